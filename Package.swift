@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "GIMExplorer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "GIMEngine", targets: ["GIMEngine"]),
+        .executable(name: "gim", targets: ["gim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // The engine: model formats, tokenizer, forward, GIM backward, explain. No terminal code.
+        .target(
+            name: "GIMEngine",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        // The command-line interface.
+        .executableTarget(
+            name: "gim",
+            dependencies: [
+                "GIMEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "GIMEngineTests",
+            dependencies: ["GIMEngine"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

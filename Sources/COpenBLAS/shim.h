@@ -1,0 +1,2 @@
+// The CBLAS interface of OpenBLAS (Debian's libopenblas-dev puts cblas.h on the include path).
+#include <cblas.h>

@@ -1,0 +1,105 @@
+import Foundation
+
+/// The forward pass of one prompt kept alive, so that a knob change, a new target token or a new
+/// target position reruns only the backward. Not thread-safe: use one session from one thread
+/// at a time (the explorer owns one per prompt on its worker).
+public final class ExplainSession: @unchecked Sendable {
+    public let model: LlamaModel
+    public let cache: ForwardCache
+    public var tokenIDs: [Int] { cache.tokens }
+    /// Seconds the forward pass took.
+    public let forwardSeconds: Double
+    private let backward: LlamaBackward
+    /// [T, D] gradient seed at the final hidden states.
+    private let seed: FloatBuffer
+    private var logitsCache: [Int: [Float]] = [:]
+
+    public init(model: LlamaModel, tokenIDs: [Int]) throws {
+        self.model = model
+        let start = DispatchTime.now()
+        cache = try model.forward(tokenIDs)
+        forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        backward = LlamaBackward(model: model, length: tokenIDs.count)
+        seed = FloatBuffer(count: tokenIDs.count * model.config.dim)
+    }
+
+    /// Resolves a possibly negative position (−1 = last) or throws naming the valid range.
+    public func resolvePosition(_ p: Int) throws -> Int {
+        let t = cache.length
+        let resolved = p < 0 ? t + p : p
+        guard resolved >= 0 && resolved < t else {
+            throw ModelError.badInput("target position \(p) is out of range for a \(t)-token prompt (valid: \(-t)..<\(t))")
+        }
+        return resolved
+    }
+
+    /// Logits at a position ([vocab]); memoized per position.
+    public func logits(at position: Int) throws -> [Float] {
+        let p = try resolvePosition(position)
+        if let l = logitsCache[p] { return l }
+        let l = model.logits(cache, at: p)
+        logitsCache[p] = l
+        return l
+    }
+
+    private func checkToken(_ id: Int, _ what: String) throws {
+        guard id >= 0 && id < model.config.vocabSize else {
+            throw ModelError.badInput("\(what) \(id) is outside the vocabulary (0..<\(model.config.vocabSize))")
+        }
+    }
+
+    /// GIM (or plain-gradient) attribution of the target logit at `targetPosition` to every prompt token.
+    /// `targetTokenID` nil = the argmax at that position.
+    public func attribute(targetTokenID: Int? = nil, targetPosition: Int = -1, foilTokenID: Int? = nil,
+                          baselineTokenID: Int, settings: GIMSettings) throws -> Attribution {
+        try settings.validate()
+        let p = try resolvePosition(targetPosition)
+        let logits = try logits(at: p)
+        let target = targetTokenID ?? Self.argmax(logits)
+        try checkToken(target, "target token id")
+        try checkToken(baselineTokenID, "baseline token id")
+        if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
+
+        let start = DispatchTime.now()
+        BackwardSeed.fill(seed, weights: model.weights, position: p, target: target, foil: foilTokenID)
+        let grad = backward.run(cache, seed: seed, rows: p + 1, settings: settings)
+        let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineTokenID,
+                                             embedding: model.weights.tokenEmbedding, rows: cache.length,
+                                             dim: model.config.dim)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let logit = logits[target] - (foilTokenID.map { logits[$0] } ?? 0)
+        return Attribution(tokenIDs: cache.tokens, targetTokenID: target, foilTokenID: foilTokenID, targetPosition: p,
+                           baselineTokenID: baselineTokenID, settings: settings, values: values, targetLogit: logit,
+                           seconds: seconds)
+    }
+
+    /// Runs the (modified) backward from a caller-chosen gradient at the final hidden states
+    /// (`seed`, [T, D] row-major) and reports gradients at intermediate sites to `observer`:
+    /// the engine side of `gim.GIM()`. Returns the gradient at the token embeddings, [T, D].
+    public func backward(seed values: [Float], settings: GIMSettings, observer: GradientObserver? = nil) throws -> [Float] {
+        try settings.validate()
+        guard values.count == seed.count else {
+            throw ModelError.badInput("seed has \(values.count) values, expected \(seed.count) (T × dim)")
+        }
+        values.withUnsafeBufferPointer { seed.pointer.update(from: $0.baseAddress!, count: values.count) }
+        return backward.run(cache, seed: seed, settings: settings, observer: observer).array
+    }
+
+    /// a_t = Σ_d grad[t,d] · (e[t,d] − e_base[d]).
+    static func gradientTimesInput(_ grad: FloatBuffer, _ e: FloatBuffer, baseline: Int, embedding: FloatBuffer,
+                                   rows: Int, dim: Int) -> [Float] {
+        let base = embedding.pointer + baseline * dim
+        return (0..<rows).map { t in
+            let g = grad.pointer + t * dim, x = e.pointer + t * dim
+            var sum: Float = 0
+            for j in 0..<dim { sum += g[j] * (x[j] - base[j]) }
+            return sum
+        }
+    }
+
+    static func argmax(_ v: [Float]) -> Int {
+        var best = 0
+        for i in v.indices where v[i] > v[best] { best = i }
+        return best
+    }
+}

@@ -1,0 +1,137 @@
+/// The backward pass of `LlamaModel`: activation gradients only (no weight gradients), from a
+/// seed gradient at the final hidden states down to the token embeddings, with GIM's
+/// modifications applied as `GIMSettings` says. Each step names the forward line it undoes.
+public final class LlamaBackward: @unchecked Sendable {
+    public let model: LlamaModel
+    let t: Int
+    // Scratch buffers, allocated once per prompt length and reused by every backward.
+    /// [T, D] gradient of the residual stream at the current point.
+    let dx: FloatBuffer
+    /// [T, D] gradient of a norm's output.
+    let dxn: FloatBuffer
+    /// [T, F] gradient of silu(gate) ⊙ up.
+    let dAct: FloatBuffer
+    /// [T, 2F] gradient of the gate | up projections.
+    let dGateUp: FloatBuffer
+    /// [T, H·headDim] gradient of the per-head attention outputs.
+    let dCtx: FloatBuffer
+    /// [T, qkvDim] gradient of q | k | v.
+    let dQKV: FloatBuffer
+    /// [T, T] gradient of one head's probabilities, then of its scores.
+    let dP: FloatBuffer
+    /// [T, T] the backward softmax s_T = softmax(scores / T) of one head.
+    let sT: FloatBuffer
+
+    public init(model: LlamaModel, length: Int) {
+        self.model = model
+        t = length
+        let c = model.config
+        dx = FloatBuffer(count: t * c.dim)
+        dxn = FloatBuffer(count: t * c.dim)
+        dAct = FloatBuffer(count: t * c.ffnDim)
+        dGateUp = FloatBuffer(count: t * 2 * c.ffnDim)
+        dCtx = FloatBuffer(count: t * c.attnDim)
+        dQKV = FloatBuffer(count: t * c.qkvDim)
+        dP = FloatBuffer(count: t * t)
+        sT = FloatBuffer(count: t * t)
+    }
+
+    /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden` (the normalized final
+    /// hidden states); rows at or after `rows` must be zero, which lets the causal backward skip them.
+    /// Returns the gradient at `cache.embeddings`, [T, D] (a buffer owned by this object, valid until
+    /// the next call).
+    @discardableResult
+    public func run(_ cache: ForwardCache, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
+                    observer: GradientObserver? = nil) -> FloatBuffer {
+        let c = model.config, w = model.weights
+        let d = c.dim, f = c.ffnDim
+        precondition(cache.length == t && seed.count == t * d)
+        // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r.
+        let r = min(rows ?? t, t)
+        dx.zero()
+
+        // hidden = output_norm(xOut)
+        RMSNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNorm.pointer, invRms: cache.invRmsOut.pointer,
+                         dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let lw = w.layers[l], lc = cache.layers[l]
+            observer?(.blockOutput(layer: l), dx.pointer, d)
+
+            // xOut = xMid + ffn_down(act): the residual passes dx through; act gets dx · W_down.
+            BLAS.linearBackward(dx.pointer, lw.wDown.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
+            // act = silu(gate) ⊙ up, with GIM's scales on the two branches at the product.
+            for i in 0..<r {
+                let gu = lc.gateUp.pointer + i * 2 * f, da = dAct.pointer + i * f, dg = dGateUp.pointer + i * 2 * f
+                for j in 0..<f {
+                    let gate = gu[j], up = gu[f + j]
+                    dg[j] = da[j] * up * s.gateScale * Activations.siluGrad(gate)
+                    dg[f + j] = da[j] * Activations.silu(gate) * s.upScale
+                }
+            }
+            // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
+            BLAS.linearBackward(dGateUp.pointer, lw.wGateUp.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+            // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
+            RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
+                             dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+            observer?(.attentionOutput(layer: l), dx.pointer, d)
+
+            // xMid = xIn + attn_output(ctx)
+            BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
+            attentionBackward(lc, rows: r, settings: s)
+            // q, k = rope(q), rope(k): rotate the gradients back.
+            cache.rope.apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
+                             layout: c.ropeLayout, inverse: true)
+            // [q | k | v] = attn_norm(xIn) · W_qkvᵀ
+            BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+            RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
+                             dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+            observer?(.blockInput(layer: l), dx.pointer, d)
+        }
+        return dx
+    }
+
+    /// From dCtx to dQKV for every head, rows < r:
+    ///   ctx_h = P_h · v_g      →  dP_h = dctx_h · v_gᵀ,  dv_g += P_hᵀ · dctx_h
+    ///   P_h = softmax(S_h)     →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)
+    ///   S_h = q_h·k_gᵀ/√hd     →  dq_h = dS_h · k_g/√hd,  dk_g += dS_hᵀ · q_h/√hd
+    /// then dq, dk, dv are multiplied by GIM's q/k/v scales.
+    private func attentionBackward(_ lc: LlamaLayerCache, rows r: Int, settings s: GIMSettings) {
+        let c = model.config, hd = c.headDim, ld = c.qkvDim
+        let scale = 1 / Float(hd).squareRoot()
+        let kOffset = c.attnDim, vOffset = c.attnDim + c.kvHeads * hd
+        for i in 0..<r {
+            (dQKV.pointer + i * ld + kOffset).update(repeating: 0, count: 2 * c.kvHeads * hd)
+        }
+        for h in 0..<c.heads {
+            let g = h / c.groupSize
+            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + kOffset + g * hd, v = lc.qkv.pointer + vOffset + g * hd
+            let dq = dQKV.pointer + h * hd, dk = dQKV.pointer + kOffset + g * hd, dv = dQKV.pointer + vOffset + g * hd
+            let dctx = dCtx.pointer + h * hd
+            let probs = lc.probs.pointer + h * t * t, scores = lc.scores.pointer + h * t * t
+
+            BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: c.attnDim, b: v, ldb: ld, c: dP.pointer, ldc: t)
+            BLAS.gemm(transA: true, m: r, n: hd, k: r, a: probs, lda: t, b: dctx, ldb: c.attnDim,
+                      beta: 1, c: dv, ldc: ld)
+            var sBackward = UnsafePointer(probs)
+            if s.softmaxTemperature != 1 {
+                Activations.softmaxRows(scores, sT.pointer, rows: r, cols: t, scale: 1 / s.softmaxTemperature,
+                                        valid: { $0 + 1 })
+                sBackward = UnsafePointer(sT.pointer)
+            }
+            Activations.softmaxBackwardRows(sBackward, dP.pointer, rows: r, cols: t, valid: { $0 + 1 })
+            BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
+            BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: q, ldb: ld,
+                      beta: 1, c: dk, ldc: ld)
+        }
+        if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
+            for i in 0..<r {
+                let row = dQKV.pointer + i * ld
+                for j in 0..<c.attnDim { row[j] *= s.qScale }
+                for j in kOffset..<vOffset { row[j] *= s.kScale }
+                for j in vOffset..<ld { row[j] *= s.vScale }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// A Llama-family decoder: RMSNorm, RoPE, grouped-query causal attention, SwiGLU MLP, tied or
+/// untied head. The forward pass is the model's ordinary forward; GIM only changes the backward
+/// (see `LlamaModel+Backward.swift`).
+public final class LlamaModel: @unchecked Sendable {
+    public let weights: LlamaWeights
+    public var config: LlamaConfig { weights.config }
+
+    public init(weights: LlamaWeights) {
+        self.weights = weights
+    }
+
+    /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
+    public func forward(_ tokens: [Int]) throws -> ForwardCache {
+        let c = config
+        guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
+        guard tokens.count <= c.contextLength else {
+            throw ModelError.badInput("the prompt has \(tokens.count) tokens; the model's context holds \(c.contextLength)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
+            throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
+        }
+        let t = tokens.count, d = c.dim, f = c.ffnDim
+        let cache = ForwardCache(config: c, tokens: tokens)
+
+        // e = embed_tokens(ids): [T, D]
+        for (row, id) in tokens.enumerated() {
+            (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
+        }
+
+        let xn = FloatBuffer(count: t * d)       // [T, D] normalized input of a projection
+        let act = FloatBuffer(count: t * f)      // [T, F] silu(gate) ⊙ up
+        var x = cache.embeddings                 // [T, D] residual stream
+        for (l, lw) in weights.layers.enumerated() {
+            let lc = cache.layers[l]
+            lc.xIn.copy(from: x)
+
+            // Attention block: xMid = xIn + attn_output(attention(rope(q), rope(k), v))
+            RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
+                            rows: t, dim: d, eps: c.rmsEps)
+            BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: c.qkvDim)
+            cache.rope.apply(lc.qkv.pointer, rows: t, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
+                             layout: c.ropeLayout, inverse: false)
+            attentionForward(lc, tokens: t)
+            lc.xMid.copy(from: lc.xIn)
+            BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: c.attnDim,
+                        outFeatures: d, accumulate: true)
+
+            // MLP block: xOut = xMid + ffn_down(silu(ffn_gate(n)) ⊙ ffn_up(n)), n = ffn_norm(xMid)
+            RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
+                            rows: t, dim: d, eps: c.rmsEps)
+            BLAS.linear(xn.pointer, lw.wGateUp.pointer, lc.gateUp.pointer, rows: t, inFeatures: d, outFeatures: 2 * f)
+            for r in 0..<t {
+                let g = lc.gateUp.pointer + r * 2 * f, a = act.pointer + r * f
+                for j in 0..<f { a[j] = Activations.silu(g[j]) * g[f + j] }
+            }
+            let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
+            next.copy(from: lc.xMid)
+            BLAS.linear(act.pointer, lw.wDown.pointer, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
+            x = next
+        }
+        RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,
+                        invRms: cache.invRmsOut.pointer, rows: t, dim: d, eps: c.rmsEps)
+        return cache
+    }
+
+    /// Causal grouped-query attention for every head: scores, probs and ctx of the layer cache.
+    ///   scores_h = q_h · k_gᵀ / √headDim   [T, T]   (g = h / groupSize)
+    ///   probs_h  = softmax(scores_h) over j ≤ i
+    ///   ctx_h    = probs_h · v_g           [T, headDim]
+    private func attentionForward(_ lc: LlamaLayerCache, tokens t: Int) {
+        let c = config, hd = c.headDim, ld = c.qkvDim
+        let scale = 1 / Float(hd).squareRoot()
+        for h in 0..<c.heads {
+            let g = h / c.groupSize
+            let q = lc.qkv.pointer + h * hd
+            let k = lc.qkv.pointer + c.attnDim + g * hd
+            let v = lc.qkv.pointer + c.attnDim + c.kvHeads * hd + g * hd
+            let s = lc.scores.pointer + h * t * t, p = lc.probs.pointer + h * t * t
+            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
+            Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
+            BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: lc.ctx.pointer + h * hd, ldc: c.attnDim)
+        }
+    }
+
+    /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]
+    public func logits(_ cache: ForwardCache, at position: Int) -> [Float] {
+        let c = config
+        precondition(position >= 0 && position < cache.length)
+        var out = [Float](repeating: 0, count: c.vocabSize)
+        out.withUnsafeMutableBufferPointer { o in
+            BLAS.matvec(weights.output.pointer, cache.hidden.pointer + position * c.dim, o.baseAddress!,
+                        outFeatures: c.vocabSize, inFeatures: c.dim)
+        }
+        return out
+    }
+}
