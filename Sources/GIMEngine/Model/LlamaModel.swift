@@ -10,7 +10,9 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
-    public func forward(_ tokens: [Int]) throws -> ForwardCache {
+    /// `embeddings` ([T, D]), when given, replaces the token-embedding lookup (finite-difference
+    /// checks and perturbation tests feed modified inputs this way).
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> ForwardCache {
         let c = config
         guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
         guard tokens.count <= c.contextLength else {
@@ -23,8 +25,15 @@ public final class LlamaModel: @unchecked Sendable {
         let cache = ForwardCache(config: c, tokens: tokens)
 
         // e = embed_tokens(ids): [T, D]
-        for (row, id) in tokens.enumerated() {
-            (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
+        if let embeddings {
+            guard embeddings.count == t * d else {
+                throw ModelError.badInput("embeddings have \(embeddings.count) values, expected \(t * d)")
+            }
+            embeddings.withUnsafeBufferPointer { cache.embeddings.pointer.update(from: $0.baseAddress!, count: t * d) }
+        } else {
+            for (row, id) in tokens.enumerated() {
+                (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
+            }
         }
 
         let xn = FloatBuffer(count: t * d)       // [T, D] normalized input of a projection
