@@ -472,3 +472,7 @@ def from_gguf(path: str) -> tuple[LlamaConfig, dict]:
 
 def cast_weights(W: dict, dtype) -> dict:
     return {k: v.to(dtype) for k, v in W.items()}
+
+
+if __name__ == "__main__":
+    self_test()

@@ -169,6 +169,16 @@ TOKENIZER_TEXTS = [
     "v2.0.1-beta",
     "0.000001 1e-9 6.022e23 -42",
     "Arabic-Indic ١٢٣, Devanagari ४५६, fullwidth １２３, superscript x² and ½ and Ⅻ",
+    # digits after whitespace runs and numerals outside ASCII: where Digits + ByteLevel (the
+    # real pipeline) and transformers' GGUF tokenizer (ByteLevel regex only) disagree
+    "  42",
+    "x =    100",
+    "\t 7",
+    "1 ½ cups",
+    " ١٢٣",
+    " ²",
+    "Chapter Ⅻ",
+    " ① item",
     # whitespace
     "a  b   c    d",
     "tab\tseparated\tvalues",
