@@ -1,0 +1,68 @@
+import Foundation
+
+/// A loaded model with its tokenizer: what the CLI and the explorer open.
+public final class ModelBundle: @unchecked Sendable {
+    public let path: String
+    public let name: String
+    public let model: LlamaModel
+    public let tokenizer: BPETokenizer
+    /// Seconds to map, parse and dequantize the file.
+    public let loadSeconds: Double
+
+    public init(path: String, name: String, model: LlamaModel, tokenizer: BPETokenizer, loadSeconds: Double) {
+        self.path = path
+        self.name = name
+        self.model = model
+        self.tokenizer = tokenizer
+        self.loadSeconds = loadSeconds
+    }
+
+    /// Opens a GGUF model file.
+    public static func load(path: String) throws -> ModelBundle {
+        let start = DispatchTime.now()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw ModelError.badInput("model file not found: \(path)\(path == defaultModelPath ? " (run models/fetch.sh to download the default model)" : "")")
+        }
+        guard !isDir.boolValue else {
+            throw ModelError.badInput("\(path) is a folder; a GGUF model file is expected")
+        }
+        let gguf = try GGUFFile(path: path)
+        let tokenizer = try BPETokenizer(gguf: gguf)
+        let weights = try LlamaWeights(gguf: gguf)
+        guard tokenizer.vocabSize <= weights.config.vocabSize else {
+            throw ModelError.shapeMismatch("\(path): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(weights.config.vocabSize)")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let name = gguf.metadata["general.name"]?.stringValue ?? URL(fileURLWithPath: path).lastPathComponent
+        return ModelBundle(path: path, name: name, model: LlamaModel(weights: weights), tokenizer: tokenizer,
+                           loadSeconds: seconds)
+    }
+
+    public static let defaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    /// Where the default model is looked for: $GIM_MODEL, then ./models/, then models/ beside the
+    /// package that built the running executable (…/.build/release/gim → …/models/).
+    public static var defaultModelPath: String {
+        if let env = ProcessInfo.processInfo.environment["GIM_MODEL"], !env.isEmpty { return env }
+        let local = FileManager.default.currentDirectoryPath + "/models/" + defaultModelFile
+        if FileManager.default.fileExists(atPath: local) { return local }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("models/" + defaultModelFile).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return local
+    }
+
+    /// The baseline token inferred from the tokenizer (the space token for SmolLM2).
+    public func inferredBaseline() throws -> Int { try BaselineToken.infer(tokenizer) }
+
+    /// Token ids of a prompt (with BOS when the model asks for it).
+    public func encode(_ prompt: String) -> [Int] { tokenizer.encode(prompt, addSpecialTokens: true) }
+
+    /// Human-readable text of each token.
+    public func tokenTexts(_ ids: [Int]) -> [String] { ids.map { tokenizer.displayText($0) } }
+}

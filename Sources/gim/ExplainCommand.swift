@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import GIMEngine
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attribute the next-token logit to each prompt token: GIM beside the plain gradient.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var promptOptions: PromptOptions
+    @OptionGroup var knobs: KnobOptions
+    @Option(name: .customLong("target-token-id"), help: "Token to explain (default: the argmax at the target position).") var targetTokenID: Int?
+    @Option(name: .long, help: "Position whose prediction is explained; negative counts from the end.") var targetPosition = -1
+    @Option(name: .customLong("baseline-token-id"), help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
+    @Option(name: .customLong("foil-token-id"), help: "Contrastive mode: explain logit(target) − logit(foil).") var foilTokenID: Int?
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    struct Output: Encodable {
+        let model: String
+        let token_ids: [Int]
+        let tokens: [String]
+        let target_token_id: Int
+        let target_token: String
+        let foil_token_id: Int?
+        let target_position: Int
+        let target_logit: Float
+        let baseline_token_id: Int
+        let attributions: [Float]
+        let plain_attributions: [Float]
+        let settings: [String: Double]
+        let timing_ms: [String: Double]
+    }
+
+    func run() throws {
+        let bundle = try modelOptions.load()
+        let (ids, _) = try promptOptions.tokens(bundle)
+        let baseline = try baselineTokenID ?? bundle.inferredBaseline()
+        let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
+        let gim = try session.attribute(targetTokenID: targetTokenID, targetPosition: targetPosition,
+                                        foilTokenID: foilTokenID, baselineTokenID: baseline, settings: knobs.settings)
+        let plain = try session.attribute(targetTokenID: gim.targetTokenID, targetPosition: gim.targetPosition,
+                                          foilTokenID: foilTokenID, baselineTokenID: baseline, settings: .plain)
+        guard gim.isFinite && plain.isFinite else {
+            throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
+        }
+        var settings: [String: Double] = [:]
+        for (k, v) in knobs.settings.dictionary { settings[k] = (v as? Bool).map { $0 ? 1 : 0 } ?? (v as! Double) }
+        let texts = bundle.tokenTexts(ids)
+        let out = Output(model: bundle.name, token_ids: ids, tokens: texts, target_token_id: gim.targetTokenID,
+                         target_token: bundle.tokenizer.displayText(gim.targetTokenID), foil_token_id: foilTokenID,
+                         target_position: gim.targetPosition, target_logit: gim.targetLogit,
+                         baseline_token_id: baseline, attributions: gim.values, plain_attributions: plain.values,
+                         settings: settings,
+                         timing_ms: ["load": bundle.loadSeconds * 1000, "forward": session.forwardSeconds * 1000,
+                                     "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000])
+        if json { return try printJSON(out) }
+
+        let what = foilTokenID.map { "logit(\"\(visible(out.target_token))\") − logit(\"\(visible(bundle.tokenizer.displayText($0)))\")" }
+            ?? "logit of \"\(visible(out.target_token))\" (id \(out.target_token_id))"
+        print("explaining \(what) = \(String(format: "%.3f", out.target_logit)) at position \(out.target_position)")
+        print("baseline token \(baseline) \"\(visible(bundle.tokenizer.displayText(baseline)))\"; GIM: \(knobSummary(knobs.settings))\n")
+        print(AttributionTable.render(tokens: texts.map(visible), columns: [("GIM", gim.values), ("plain gradient", plain.values)]))
+        print(String(format: "\nforward %.1f ms, GIM backward %.1f ms, plain backward %.1f ms",
+                     session.forwardSeconds * 1000, gim.seconds * 1000, plain.seconds * 1000))
+    }
+}
+
+func knobSummary(_ s: GIMSettings) -> String {
+    String(format: "freeze_norm=%@ T=%g q=%g k=%g v=%g gate=%g up=%g", s.freezeNorm ? "on" : "off",
+           s.softmaxTemperature, s.qScale, s.kScale, s.vScale, s.gateScale, s.upScale)
+}
+
+/// A text table of attributions with a centred heat bar per column: negative values grow left
+/// of the axis, positive ones right, each column scaled to its own largest |value|.
+enum AttributionTable {
+    static let barHalfWidth = 8
+
+    static func bar(_ v: Float, scale: Float) -> String {
+        let eighths = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        let cells = scale > 0 ? Double(abs(v) / scale) * Double(barHalfWidth) : 0
+        let full = Int(cells), frac = Int((cells - Double(full)) * 8)
+        let partial = full < barHalfWidth ? eighths[frac] : ""
+        let blank = String(repeating: " ", count: barHalfWidth)
+        if v < 0 {
+            // Negative bars grow leftwards from the axis, drawn in a shade so sign survives without colour.
+            let body = partial + String(repeating: "▓", count: min(full, barHalfWidth))
+            return String(repeating: " ", count: barHalfWidth - body.count) + body + "│" + blank
+        }
+        let body = String(repeating: "█", count: min(full, barHalfWidth)) + partial
+        return blank + "│" + body + String(repeating: " ", count: barHalfWidth - body.count)
+    }
+
+    static func render(tokens: [String], columns: [(String, [Float])]) -> String {
+        let width = min(24, max(8, tokens.map { $0.count + 2 }.max() ?? 8))
+        var lines: [String] = []
+        var header = "pos  " + "token".padding(toLength: width, withPad: " ", startingAt: 0)
+        for (name, _) in columns {
+            header += "  " + name.padding(toLength: 10 + 2 * barHalfWidth + 2, withPad: " ", startingAt: 0)
+        }
+        lines.append(header)
+        let scales = columns.map { $0.1.map(abs).max() ?? 0 }
+        for (i, tok) in tokens.enumerated() {
+            var quoted = "\"" + tok + "\""
+            if quoted.count > width { quoted = String(quoted.prefix(width - 1)) + "…" }
+            var line = String(format: "%3d  ", i) + quoted.padding(toLength: width, withPad: " ", startingAt: 0)
+            for (c, (_, values)) in columns.enumerated() {
+                line += "  " + String(format: "%9.4f ", values[i]) + bar(values[i], scale: scales[c]) + " "
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import GIMEngine
+
+/// --model, shared by every command.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Path to a GGUF model file (default: $GIM_MODEL or models/\(ModelBundle.defaultModelFile)).")
+    var model: String?
+
+    func load() throws -> ModelBundle {
+        try ModelBundle.load(path: model ?? ModelBundle.defaultModelPath)
+    }
+}
+
+/// The prompt: --prompt TEXT, --prompt-file PATH ('-' = standard input), or --token-ids.
+struct PromptOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The prompt text.")
+    var prompt: String?
+
+    @Option(name: .long, help: "Read the prompt from a file ('-' for standard input).")
+    var promptFile: String?
+
+    @Option(name: .customLong("token-ids"), parsing: .upToNextOption, help: "Token ids instead of text (comma- or space-separated).")
+    var tokenIDs: [String] = []
+
+    /// The prompt's token ids and the prompt text (nil for --token-ids).
+    func tokens(_ bundle: ModelBundle) throws -> (ids: [Int], text: String?) {
+        let given = [prompt != nil, promptFile != nil, !tokenIDs.isEmpty].filter { $0 }.count
+        guard given == 1 else {
+            throw ValidationError(given == 0 ? "give a prompt with --prompt TEXT, --prompt-file PATH or --token-ids"
+                                             : "give only one of --prompt, --prompt-file and --token-ids")
+        }
+        if !tokenIDs.isEmpty {
+            let parts = tokenIDs.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }) }
+            let ids = try parts.map { p -> Int in
+                guard let v = Int(p) else { throw ValidationError("token id \"\(p)\" is not an integer") }
+                return v
+            }
+            return (ids, nil)
+        }
+        let text: String
+        if let prompt {
+            text = prompt
+        } else {
+            let path = promptFile!
+            let data: Data
+            if path == "-" {
+                data = FileHandle.standardInput.readDataToEndOfFile()
+            } else {
+                guard let d = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cannot read prompt file \(path)")
+                }
+                data = d
+            }
+            guard let s = String(data: data, encoding: .utf8) else {
+                throw ValidationError("the prompt is not valid UTF-8")
+            }
+            text = s
+        }
+        guard !text.isEmpty else { throw ValidationError("the prompt is empty") }
+        let ids = bundle.encode(text)
+        guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
+        return (ids, text)
+    }
+}
+
+/// GIM's knobs with the Python package's names and defaults.
+struct KnobOptions: ParsableArguments {
+    @Flag(name: .long, help: "Let gradients flow through norm statistics (GIM freezes them by default).")
+    var noFreezeNorm = false
+
+    @Option(name: .long, help: "Softmax temperature of the backward (1 = off).")
+    var temperature: Float = GIMSettings.gim.softmaxTemperature
+
+    @Option(name: .long, help: "Gradient scale at attention queries.")
+    var qScale: Float = GIMSettings.gim.qScale
+
+    @Option(name: .long, help: "Gradient scale at attention keys.")
+    var kScale: Float = GIMSettings.gim.kScale
+
+    @Option(name: .long, help: "Gradient scale at attention values.")
+    var vScale: Float = GIMSettings.gim.vScale
+
+    @Option(name: .long, help: "Gradient scale at the SwiGLU gate branch (1 = gim-explain ≤ 0.1.4).")
+    var gateScale: Float = GIMSettings.gim.gateScale
+
+    @Option(name: .long, help: "Gradient scale at the SwiGLU up branch (1 = gim-explain ≤ 0.1.4).")
+    var upScale: Float = GIMSettings.gim.upScale
+
+    var settings: GIMSettings {
+        GIMSettings(freezeNorm: !noFreezeNorm, softmaxTemperature: temperature, qScale: qScale, kScale: kScale,
+                    vScale: vScale, gateScale: gateScale, upScale: upScale)
+    }
+
+    func validate() throws {
+        do { try settings.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// Writes an Encodable value as pretty, key-sorted JSON to standard output.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+}
+
+/// A token's text for a terminal: control characters and newlines made visible.
+func visible(_ s: String) -> String {
+    var out = ""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        default:
+            if scalar.properties.generalCategory == .control { out += String(format: "\\u{%X}", scalar.value) }
+            else { out.unicodeScalars.append(scalar) }
+        }
+    }
+    return out
+}
+
+/// Probabilities from logits (softmax in Double for stability).
+func softmax(_ logits: [Float]) -> [Double] {
+    let m = Double(logits.max() ?? 0)
+    let e = logits.map { exp(Double($0) - m) }
+    let s = e.reduce(0, +)
+    return e.map { $0 / s }
+}
+
+func topTokens(_ logits: [Float], _ k: Int) -> [Int] {
+    Array(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(k))
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `gim` command line on the default model: predictions, generation,
+# attribution JSON against the committed PyTorch reference, and clear errors on bad input.
+# Usage: Tests/e2e/cli.sh PATH/TO/gim
+set -uo pipefail
+gim="${1:?usage: $0 PATH/TO/gim}"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+model="models/SmolLM2-135M-Instruct.Q4_1.gguf"
+passed=0 failed=0
+check() {  # check NAME COMMAND...: passes when the command exits 0
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+}
+py() { python3 -c "$@"; }
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+
+"$gim" predict --model "$model" --prompt "The capital of France is" --json > "$tmp/predict.json" 2> "$tmp/err"
+check "predict: top token is ' Paris' (7042)" py "import json,sys; d=json.load(open('$tmp/predict.json')); assert d['next'][0]['id']==7042 and d['next'][0]['text']==' Paris', d['next'][0]"
+check "predict: tokens" py "import json; d=json.load(open('$tmp/predict.json')); assert [t['id'] for t in d['tokens']]==[504,3575,282,4649,314]"
+
+"$gim" generate --model "$model" --prompt "The capital of France is" --max-tokens 8 --json > "$tmp/gen.json" 2>&1
+check "generate: continues with Paris" py "import json; d=json.load(open('$tmp/gen.json')); assert 'Paris' in d['text'], d['text']"
+
+"$gim" explain --model "$model" --prompt "The capital of France is" --gate-scale 1 --up-scale 1 --json > "$tmp/explain.json" 2>&1
+check "explain: GIM (0.1.4 scales) and plain match the PyTorch reference" py "
+import json
+d = json.load(open('$tmp/explain.json'))
+ref = json.load(open('Tests/GIMEngineTests/Fixtures/gim_smollm2.json'))
+want = {c['setting']: c['attributions'] for c in ref['cases'] if c['prompt'] == 'The capital of France is' and c['target_position'] == -1 and c['setting'] in ('gim_014', 'plain') and c['target_token_id'] == 7042}
+for key, name in (('attributions', 'gim_014'), ('plain_attributions', 'plain')):
+    got, exp = d[key], want[name]
+    scale = max(abs(x) for x in exp)
+    assert max(abs(a - b) for a, b in zip(got, exp)) <= 1e-3 * scale, (key, got, exp)
+assert d['target_token_id'] == 7042 and d['baseline_token_id'] == 216
+for k in ('token_ids','tokens','target_token','target_position','settings','timing_ms'): assert k in d, k
+"
+
+expect_error() {  # expect_error NAME PATTERN COMMAND...: non-zero exit and the pattern on stderr
+  local name="$1" pattern="$2"; shift 2
+  if "$@" > "$tmp/out" 2> "$tmp/err"; then echo "  exited 0"; return 1; fi
+  grep -q -- "$pattern" "$tmp/err" || { echo "  stderr was: $(head -c 300 "$tmp/err")"; return 1; }
+}
+check "error: missing model file" expect_error missing "not found" "$gim" predict --model /nonexistent.gguf --prompt hi
+printf 'PK\003\004not a model' > "$tmp/foreign.gguf"
+check "error: foreign file" expect_error foreign "not a GGUF file" "$gim" predict --model "$tmp/foreign.gguf" --prompt hi
+head -c 5000000 "$model" > "$tmp/truncated.gguf"
+check "error: truncated model" expect_error truncated "truncated" "$gim" predict --model "$tmp/truncated.gguf" --prompt hi
+check "error: empty prompt" expect_error empty "empty" "$gim" explain --model "$model" --prompt ""
+check "error: temperature out of range" expect_error temp "out of range" "$gim" explain --model "$model" --prompt hi --temperature 0
+check "error: non-numeric knob" expect_error nonnum "q-scale" "$gim" explain --model "$model" --prompt hi --q-scale abc
+check "error: target position out of range" expect_error pos "out of range" "$gim" explain --model "$model" --prompt hi --target-position 99
+check "error: token id outside vocabulary" expect_error vocab "outside the vocabulary" "$gim" explain --model "$model" --token-ids 1,2,99999999
+
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]

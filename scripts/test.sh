@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, parity and snapshot tests (swift test), then the end-to-end
+# tests of the real binary (Tests/e2e/*.sh). Needs scripts/setup.sh to have run once.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+swift build -c release --product gim
+gim="$(swift build -c release --show-bin-path)/gim"
+swift test
+for e2e in Tests/e2e/*.sh; do
+  [[ -f "$e2e" ]] || continue
+  bash "$e2e" "$gim"
+done
