@@ -64,7 +64,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let bundle = try modelOptions.load()
-        let c = bundle.model.config
+        let model = bundle.model
         let baseline = try bundle.inferredBaseline()
         // A long English text, cut to each length, so prompts are realistic token sequences.
         let text = String(repeating: "The quick brown fox jumps over the lazy dog while the old farmer watches from the porch, counting 12 sheep and 7 cows before dinner. ", count: 40)
@@ -76,12 +76,12 @@ struct Bench: ParsableCommand {
             print("tokens   forward          GIM backward     plain backward   explain          knob change      fwd GF/s  bwd GF/s")
         }
         for t in parsedLengths! {
-            guard t <= min(allIDs.count, c.contextLength) else {
-                throw ValidationError("length \(t) exceeds the benchmark text (\(min(allIDs.count, c.contextLength)) tokens)")
+            guard t <= min(allIDs.count, model.contextLength) else {
+                throw ValidationError("length \(t) exceeds the benchmark text (\(min(allIDs.count, model.contextLength)) tokens)")
             }
             let ids = Array(allIDs.prefix(t))
             let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
-            let fwd = try time { _ = try bundle.model.forward(ids) }
+            let fwd = try time { _ = try model.forwardPass(ids, embeddings: nil) }
             let gimB = try time { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .gim) }
             let plainB = try time { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .plain) }
             let full = try time {
@@ -96,7 +96,7 @@ struct Bench: ParsableCommand {
                 s.softmaxTemperature = temperature
                 _ = try session.attribute(baselineTokenID: baseline, settings: s)
             }
-            let ff = FLOPs.forward(c, tokens: t), bf = FLOPs.backward(c, tokens: t)
+            let ff = model.forwardFLOPs(tokens: t), bf = model.backwardFLOPs(tokens: t)
             let row = Row(tokens: t, forward: timing(fwd, flop: ff), backward_gim: timing(gimB, flop: bf),
                           backward_plain: timing(plainB, flop: bf), explain: timing(full, flop: ff + bf),
                           knob_change: timing(knob, flop: bf), forward_gflop: ff / 1e9, backward_gflop: bf / 1e9)

@@ -4,23 +4,25 @@ import Foundation
 /// target position reruns only the backward. Not thread-safe: use one session from one thread
 /// at a time (the explorer owns one per prompt on its worker).
 public final class ExplainSession: @unchecked Sendable {
-    public let model: LlamaModel
-    public let cache: ForwardCache
+    public let model: CausalLanguageModel
+    /// The kept forward pass.
+    public let cache: ForwardPass
     public var tokenIDs: [Int] { cache.tokens }
     /// Seconds the forward pass took.
     public let forwardSeconds: Double
-    private let backward: LlamaBackward
+    private let backward: BackwardPass
     /// [T, D] gradient seed at the final hidden states.
     private let seed: FloatBuffer
     private var logitsCache: [Int: [Float]] = [:]
 
-    public init(model: LlamaModel, tokenIDs: [Int]) throws {
+    /// Runs the forward pass of `tokenIDs` (or of `embeddings`, [T, dim], when given).
+    public init(model: CausalLanguageModel, tokenIDs: [Int], embeddings: [Float]? = nil) throws {
         self.model = model
         let start = DispatchTime.now()
-        cache = try model.forward(tokenIDs)
+        cache = try model.forwardPass(tokenIDs, embeddings: embeddings)
         forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        backward = LlamaBackward(model: model, length: tokenIDs.count)
-        seed = FloatBuffer(count: tokenIDs.count * model.config.dim)
+        backward = model.makeBackward(length: tokenIDs.count)
+        seed = FloatBuffer(count: tokenIDs.count * model.dim)
     }
 
     /// Resolves a possibly negative position (−1 = last) or throws naming the valid range.
@@ -43,8 +45,8 @@ public final class ExplainSession: @unchecked Sendable {
     }
 
     private func checkToken(_ id: Int, _ what: String) throws {
-        guard id >= 0 && id < model.config.vocabSize else {
-            throw ModelError.badInput("\(what) \(id) is outside the vocabulary (0..<\(model.config.vocabSize))")
+        guard id >= 0 && id < model.vocabSize else {
+            throw ModelError.badInput("\(what) \(id) is outside the vocabulary (0..<\(model.vocabSize))")
         }
     }
 
@@ -61,11 +63,10 @@ public final class ExplainSession: @unchecked Sendable {
         if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
 
         let start = DispatchTime.now()
-        BackwardSeed.fill(seed, weights: model.weights, position: p, target: target, foil: foilTokenID)
-        let grad = backward.run(cache, seed: seed, rows: p + 1, settings: settings)
+        BackwardSeed.fill(seed, model: model, position: p, target: target, foil: foilTokenID)
+        let grad = backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil)
         let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineTokenID,
-                                             embedding: model.weights.tokenEmbedding, rows: cache.length,
-                                             dim: model.config.dim)
+                                             embedding: model.tokenEmbedding, rows: cache.length, dim: model.dim)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let logit = logits[target] - (foilTokenID.map { logits[$0] } ?? 0)
         return Attribution(tokenIDs: cache.tokens, targetTokenID: target, foilTokenID: foilTokenID, targetPosition: p,
@@ -82,7 +83,7 @@ public final class ExplainSession: @unchecked Sendable {
             throw ModelError.badInput("seed has \(values.count) values, expected \(seed.count) (T × dim)")
         }
         values.withUnsafeBufferPointer { seed.pointer.update(from: $0.baseAddress!, count: values.count) }
-        return backward.run(cache, seed: seed, settings: settings, observer: observer).array
+        return backward.run(cache, seed: seed, rows: nil, settings: settings, observer: observer).array
     }
 
     /// a_t = Σ_d grad[t,d] · (e[t,d] − e_base[d]).

@@ -1,7 +1,7 @@
 /// A Llama-family decoder: RMSNorm, RoPE, grouped-query causal attention, SwiGLU MLP, tied or
 /// untied head. The forward pass is the model's ordinary forward; GIM only changes the backward
 /// (see `LlamaModel+Backward.swift`).
-public final class LlamaModel: @unchecked Sendable {
+public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
     public let weights: LlamaWeights
     public var config: LlamaConfig { weights.config }
 
@@ -9,10 +9,29 @@ public final class LlamaModel: @unchecked Sendable {
         self.weights = weights
     }
 
+    // MARK: CausalLanguageModel
+
+    public var architecture: String { "llama" }
+    public var vocabSize: Int { config.vocabSize }
+    public var dim: Int { config.dim }
+    public var layerCount: Int { config.layers }
+    public var headCount: Int { config.heads }
+    public var headDim: Int { config.headDim }
+    public var contextLength: Int { config.contextLength }
+    public var parameterCount: Int { config.parameterCount }
+    public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
+    public var outputHead: FloatBuffer { weights.output }
+    public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
+        try forward(tokens, embeddings: embeddings)
+    }
+    public func makeBackward(length: Int) -> BackwardPass { LlamaBackward(model: self, length: length) }
+    public func forwardFLOPs(tokens: Int) -> Double { FLOPs.forward(config, tokens: tokens) }
+    public func backwardFLOPs(tokens: Int) -> Double { FLOPs.backward(config, tokens: tokens) }
+
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
     /// `embeddings` ([T, D]), when given, replaces the token-embedding lookup (finite-difference
     /// checks and perturbation tests feed modified inputs this way).
-    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> ForwardCache {
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> LlamaForwardCache {
         let c = config
         guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
         guard tokens.count <= c.contextLength else {
@@ -22,7 +41,7 @@ public final class LlamaModel: @unchecked Sendable {
             throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
         }
         let t = tokens.count, d = c.dim, f = c.ffnDim
-        let cache = ForwardCache(config: c, tokens: tokens)
+        let cache = LlamaForwardCache(config: c, tokens: tokens)
 
         // e = embed_tokens(ids): [T, D]
         if let embeddings {
@@ -92,8 +111,8 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]
-    public func logits(_ cache: ForwardCache, at position: Int) -> [Float] {
-        let c = config
+    public func logits(_ pass: ForwardPass, at position: Int) -> [Float] {
+        let c = config, cache = pass as! LlamaForwardCache
         precondition(position >= 0 && position < cache.length)
         var out = [Float](repeating: 0, count: c.vocabSize)
         out.withUnsafeMutableBufferPointer { o in

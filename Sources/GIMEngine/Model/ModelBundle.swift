@@ -4,12 +4,12 @@ import Foundation
 public final class ModelBundle: @unchecked Sendable {
     public let path: String
     public let name: String
-    public let model: LlamaModel
+    public let model: CausalLanguageModel
     public let tokenizer: BPETokenizer
     /// Seconds to map, parse and dequantize the file.
     public let loadSeconds: Double
 
-    public init(path: String, name: String, model: LlamaModel, tokenizer: BPETokenizer, loadSeconds: Double) {
+    public init(path: String, name: String, model: CausalLanguageModel, tokenizer: BPETokenizer, loadSeconds: Double) {
         self.path = path
         self.name = name
         self.model = model

@@ -1,7 +1,7 @@
 /// The backward pass of `LlamaModel`: activation gradients only (no weight gradients), from a
 /// seed gradient at the final hidden states down to the token embeddings, with GIM's
 /// modifications applied as `GIMSettings` says. Each step names the forward line it undoes.
-public final class LlamaBackward: @unchecked Sendable {
+public final class LlamaBackward: BackwardPass, @unchecked Sendable {
     public let model: LlamaModel
     let t: Int
     // Scratch buffers, allocated once per prompt length and reused by every backward.
@@ -41,9 +41,10 @@ public final class LlamaBackward: @unchecked Sendable {
     /// Returns the gradient at `cache.embeddings`, [T, D] (a buffer owned by this object, valid until
     /// the next call).
     @discardableResult
-    public func run(_ cache: ForwardCache, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
+    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
                     observer: GradientObserver? = nil) -> FloatBuffer {
         let c = model.config, w = model.weights
+        let cache = pass as! LlamaForwardCache
         let d = c.dim, f = c.ffnDim
         precondition(cache.length == t && seed.count == t * d)
         // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r.

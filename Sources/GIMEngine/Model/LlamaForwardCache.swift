@@ -35,10 +35,9 @@ public final class LlamaLayerCache: @unchecked Sendable {
 
 /// The forward pass of one prompt, with every activation the GIM backward needs.
 /// A knob change or a new target reuses it: only the backward runs again.
-public final class ForwardCache: @unchecked Sendable {
+public final class LlamaForwardCache: ForwardPass, @unchecked Sendable {
     public let config: LlamaConfig
     public let tokens: [Int]
-    public var length: Int { tokens.count }
     /// [T, D] token embedding rows: the `e` of the attribution (before anything else in the model).
     public let embeddings: FloatBuffer
     public let layers: [LlamaLayerCache]
@@ -60,6 +59,22 @@ public final class ForwardCache: @unchecked Sendable {
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)
         rope = RoPETable(positions: t, headDim: c.headDim, base: c.ropeBase)
+    }
+
+    public func componentOutput(_ site: GradientSite) -> [Float]? {
+        let t = length, d = config.dim
+        switch site {
+        case .blockOutput(let l):
+            // MLP output = residual after block l − residual between attention and MLP.
+            let after = l + 1 < layers.count ? layers[l + 1].xIn : xOut
+            return (0..<t * d).map { after[$0] - layers[l].xMid[$0] }
+        case .attentionOutput(let l):
+            return (0..<t * d).map { layers[l].xMid[$0] - layers[l].xIn[$0] }
+        case .headOutputs(let l):
+            return layers[l].ctx.array
+        case .blockInput:
+            return nil
+        }
     }
 
     /// Bytes held by the cache (for memory reports).

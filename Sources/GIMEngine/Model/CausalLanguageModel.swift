@@ -1,0 +1,55 @@
+/// A decoder-only language model whose backward GIM can modify. Each architecture (Llama, ...)
+/// implements its own forward pass, its own backward with GIM's knobs, and a cache type.
+public protocol CausalLanguageModel: AnyObject, Sendable {
+    /// e.g. "llama".
+    var architecture: String { get }
+    var vocabSize: Int { get }
+    /// Width of the token embeddings and the residual stream.
+    var dim: Int { get }
+    var layerCount: Int { get }
+    var headCount: Int { get }
+    var headDim: Int { get }
+    var contextLength: Int { get }
+    var parameterCount: Int { get }
+    /// [vocab, dim] token embedding rows: the `e` of the attribution is a row of this.
+    var tokenEmbedding: FloatBuffer { get }
+    /// [vocab, dim] output head: logits at position p = outputHead · hidden[p].
+    var outputHead: FloatBuffer { get }
+
+    /// The ordinary forward pass over `tokens`, keeping what the backward needs.
+    /// `embeddings` ([T, dim]) replaces the token-embedding lookup when given.
+    func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass
+    /// Raw logits at one position of a forward pass. [vocab]
+    func logits(_ pass: ForwardPass, at position: Int) -> [Float]
+    /// Scratch space for backward passes over prompts of `length` tokens.
+    func makeBackward(length: Int) -> BackwardPass
+
+    /// FLOPs of the forward over T tokens (plus one position's logits) and of the backward.
+    func forwardFLOPs(tokens: Int) -> Double
+    func backwardFLOPs(tokens: Int) -> Double
+}
+
+/// What a forward pass keeps: the input embeddings and every activation the backward needs.
+public protocol ForwardPass: AnyObject, Sendable {
+    var tokens: [Int] { get }
+    /// [T, dim] the token embeddings that entered the model.
+    var embeddings: FloatBuffer { get }
+    /// The output of a component, [T, width] row-major, for attribution patching: the
+    /// activation whose gradient the backward reports at `site`. nil for `.blockInput`.
+    func componentOutput(_ site: GradientSite) -> [Float]?
+    /// Bytes held (for memory reports).
+    var byteCount: Int { get }
+}
+
+extension ForwardPass {
+    public var length: Int { tokens.count }
+}
+
+/// A backward pass with GIM's modifications, reusing its scratch buffers across calls.
+public protocol BackwardPass: AnyObject {
+    /// `seed` is [T, dim], the gradient at the final normalized hidden states; rows at or after
+    /// `rows` must be zero (causality lets the backward skip them). Returns the gradient at the
+    /// token embeddings, [T, dim], valid until the next call.
+    func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings: GIMSettings,
+             observer: GradientObserver?) -> FloatBuffer
+}
