@@ -53,3 +53,12 @@ public protocol BackwardPass: AnyObject {
     func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings: GIMSettings,
              observer: GradientObserver?) -> FloatBuffer
 }
+
+extension CausalLanguageModel {
+    /// Logits at `position` for several inputs of the same length, each given as embeddings
+    /// ([T, dim] row-major), e.g. a prompt with some tokens replaced by the baseline. [batch][vocab]
+    /// This default runs one forward pass per input; architectures may batch them into one GEMM.
+    public func batchLogits(tokens: [Int], embeddings batch: [[Float]], at position: Int) throws -> [[Float]] {
+        try batch.map { e in logits(try forwardPass(tokens, embeddings: e), at: position) }
+    }
+}
