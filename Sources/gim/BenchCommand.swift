@@ -11,6 +11,10 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Prompt lengths in tokens (comma-separated).") var lengths = "8,32,128"
     @Option(name: .long, help: "Timed runs per measurement, after one warm-up (3-100).") var runs = 7
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @Flag(name: .long, help: "Also time the PyTorch reference (scripts/bench/bench_pytorch.py) on the same tokens and print ours/theirs.")
+    var comparePytorch = false
+    @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else /work/venv/bin/python, else python3).")
+    var python: String?
 
     func validate() throws {
         guard (3...100).contains(runs) else { throw ValidationError("--runs must be between 3 and 100") }
@@ -32,7 +36,11 @@ struct Bench: ParsableCommand {
     struct Output: Encodable {
         let model: String; let threads: Int; let load_ms: Double; let sgemm_gflops: Double
         let peak_rss_mb: Double; let rows: [Row]
+        var pytorch: PyTorchResult?
     }
+    struct PyTorchTiming: Codable { let median_ms: Double; let min_ms: Double }
+    struct PyTorchRow: Codable { let forward: PyTorchTiming; let explain: PyTorchTiming; let explain_param_grads: PyTorchTiming }
+    struct PyTorchResult: Codable { let torch: String; let threads: Int; let load_s: Double; let rows: [String: PyTorchRow] }
 
     /// Runs `body` once to warm up, then `runs` times; returns (median, min) in milliseconds.
     func time(_ body: () throws -> Void) rethrows -> (Double, Double) {
@@ -70,6 +78,7 @@ struct Bench: ParsableCommand {
         let text = String(repeating: "The quick brown fox jumps over the lazy dog while the old farmer watches from the porch, counting 12 sheep and 7 cows before dinner. ", count: 40)
         let allIDs = bundle.encode(text)
         var rows: [Row] = []
+        var idsByLength: [String: [Int]] = [:]
         if !json {
             print("model \(bundle.name), OpenBLAS \(BLASRuntime.coreName) kernels, \(openblas_get_num_threads()) threads, load \(String(format: "%.0f", bundle.loadSeconds * 1000)) ms")
             print("times in ms: median (min) of \(runs) runs after a warm-up\n")
@@ -80,6 +89,7 @@ struct Bench: ParsableCommand {
                 throw ValidationError("length \(t) exceeds the benchmark text (\(min(allIDs.count, model.contextLength)) tokens)")
             }
             let ids = Array(allIDs.prefix(t))
+            idsByLength[String(t)] = ids
             let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
             let fwd = try time { _ = try model.forwardPass(ids, embeddings: nil) }
             let gimB = try time { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .gim) }
@@ -112,11 +122,64 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let rss = Double(usage.ru_maxrss) / 1024
-        if json {
-            try printJSON(Output(model: bundle.name, threads: Int(openblas_get_num_threads()), load_ms: bundle.loadSeconds * 1000,
-                                 sgemm_gflops: sgemm, peak_rss_mb: rss, rows: rows))
-        } else {
+        var output = Output(model: bundle.name, threads: Int(openblas_get_num_threads()), load_ms: bundle.loadSeconds * 1000,
+                            sgemm_gflops: sgemm, peak_rss_mb: rss, rows: rows)
+        if !json {
             print(String(format: "\nsgemm 1024³: %.1f GFLOP/s (roofline); peak RSS %.0f MB", sgemm, rss))
+        }
+        if comparePytorch {
+            let result = try runPyTorch(modelPath: bundle.path, ids: idsByLength, threads: Int(openblas_get_num_threads()))
+            output.pytorch = result
+            if !json { printComparison(rows, result) }
+        }
+        if json { try printJSON(output) }
+    }
+
+    /// Runs scripts/bench/bench_pytorch.py on the same token ids and parses its JSON.
+    func runPyTorch(modelPath: String, ids: [String: [Int]], threads: Int) throws -> PyTorchResult {
+        let fm = FileManager.default
+        var root = URL(fileURLWithPath: fm.currentDirectoryPath)
+        var script = root.appendingPathComponent("scripts/bench/bench_pytorch.py")
+        if !fm.fileExists(atPath: script.path) {
+            // Beside the package that built this executable (…/.build/release/gim).
+            root = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            script = root.appendingPathComponent("scripts/bench/bench_pytorch.py")
+        }
+        guard fm.fileExists(atPath: script.path) else {
+            throw ValidationError("scripts/bench/bench_pytorch.py not found: run from the repository root")
+        }
+        let env = ProcessInfo.processInfo.environment
+        let py = python ?? env["GIM_PYTHON"] ?? (fm.isExecutableFile(atPath: "/work/venv/bin/python") ? "/work/venv/bin/python" : "python3")
+        let idsFile = fm.temporaryDirectory.appendingPathComponent("gim-bench-ids-\(getpid()).json")
+        try JSONEncoder().encode(ids).write(to: idsFile)
+        defer { try? fm.removeItem(at: idsFile) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [py, script.path, "--model", modelPath, "--ids-file", idsFile.path,
+                             "--runs", String(runs), "--threads", String(threads)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        if !json { print("\nrunning the PyTorch reference with \(py) (loading the GGUF takes a while)...") }
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("the PyTorch benchmark failed (exit \(process.terminationStatus)); it needs torch and gguf: pip install torch gguf")
+        }
+        return try JSONDecoder().decode(PyTorchResult.self, from: data)
+    }
+
+    func printComparison(_ rows: [Row], _ py: PyTorchResult) {
+        print("\nPyTorch \(py.torch) reference, \(py.threads) threads, same tokens, median ms (ours / theirs = speed-up):")
+        print("tokens   forward (ours/torch)        explain (ours/torch)        explain vs torch with parameter grads")
+        for r in rows {
+            guard let p = py.rows[String(r.tokens)] else { continue }
+            func cell(_ ours: Double, _ theirs: Double) -> String {
+                String(format: "%6.1f / %7.1f = %4.1fx", ours, theirs, theirs / ours).padding(toLength: 28, withPad: " ", startingAt: 0)
+            }
+            print(String(format: "%6d   ", r.tokens) + cell(r.forward.median_ms, p.forward.median_ms)
+                  + cell(r.explain.median_ms, p.explain.median_ms) + cell(r.explain.median_ms, p.explain_param_grads.median_ms))
         }
     }
 }
