@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Gim: ParsableCommand {
@@ -15,6 +16,13 @@ struct Gim: ParsableCommand {
     )
 
     static func main() {
+        // Swift repairs invalid UTF-8 in arguments silently; a prompt must not change unnoticed.
+        for i in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[i], String(validatingCString: raw) != nil else {
+                FileHandle.standardError.write("error: argument \(i) is not valid UTF-8\n".data(using: .utf8)!)
+                Foundation.exit(2)
+            }
+        }
         BLASKernelSelection.reexecIfBeneficial()
         do {
             var command = try parseAsRoot()

@@ -51,5 +51,12 @@ check "error: non-numeric knob" expect_error nonnum "q-scale" "$gim" explain --m
 check "error: target position out of range" expect_error pos "out of range" "$gim" explain --model "$model" --prompt hi --target-position 99
 check "error: token id outside vocabulary" expect_error vocab "outside the vocabulary" "$gim" explain --model "$model" --token-ids 1,2,99999999
 
+check "error: invalid UTF-8 argument" expect_error utf8 "not valid UTF-8" "$gim" predict --model "$model" --prompt "$(printf 'abc\377')"
+printf 'abc\377def' > "$tmp/bad.txt"
+check "error: invalid UTF-8 prompt file" expect_error utf8file "not valid UTF-8" "$gim" predict --model "$model" --prompt-file "$tmp/bad.txt"
+python3 -c "print('word ' * 3000)" > "$tmp/huge.txt"
+check "error: prompt too long" expect_error huge "at most 1024" "$gim" explain --model "$model" --prompt-file "$tmp/huge.txt"
+check "control characters are shown escaped" bash -c "'$gim' predict --model '$model' --prompt \"\$(printf 'a\tb\x01c')\" | grep -q 'u{1}'"
+
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -38,6 +38,11 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(file: MappedFile(path: path))
     }
 
+    /// Parses GGUF bytes held in memory; `name` stands for the path in error messages.
+    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(file: MappedFile(bytes: bytes, name: name))
+    }
+
     init(file: MappedFile) throws {
         self.file = file
         self.path = file.path

@@ -9,9 +9,22 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
+    /// True when `bytes` is a heap copy (from `init(bytes:name:)`) rather than a memory map.
+    private let ownsHeapCopy: Bool
+
+    /// An in-memory "file" (tests and fuzzing): the bytes are copied.
+    public init(bytes source: [UInt8], name: String) {
+        path = name
+        ownsHeapCopy = true
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        source.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: source.count) } }
+        base = p
+        bytes = UnsafeRawBufferPointer(start: p, count: source.count)
+    }
 
     public init(path: String) throws {
         self.path = path
+        ownsHeapCopy = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
             throw GGUFError(.cannotOpen, path: path, "cannot open: \(String(cString: strerror(errno)))")
@@ -38,6 +51,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base { munmap(base, bytes.count) }
+        guard let base else { return }
+        if ownsHeapCopy { base.deallocate() } else { munmap(base, bytes.count) }
     }
 }

@@ -23,6 +23,8 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func logits(_ pass: ForwardPass, at position: Int) -> [Float]
     /// Scratch space for backward passes over prompts of `length` tokens.
     func makeBackward(length: Int) -> BackwardPass
+    /// Logits at `position` of several same-length inputs given as embeddings (see the extension).
+    func batchLogits(tokens: [Int], embeddings batch: [[Float]], at position: Int) throws -> [[Float]]
 
     /// FLOPs of the forward over T tokens (plus one position's logits) and of the backward.
     func forwardFLOPs(tokens: Int) -> Double

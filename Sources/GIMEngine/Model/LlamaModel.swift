@@ -5,6 +5,10 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
     public let weights: LlamaWeights
     public var config: LlamaConfig { weights.config }
 
+    /// The longest prompt a forward pass keeps activations for: attention scores and
+    /// probabilities take 8·layers·heads·T² bytes (2.2 GB at 1024 tokens for SmolLM2).
+    public static let maxPromptTokens = 1024
+
     public init(weights: LlamaWeights) {
         self.weights = weights
     }
@@ -36,6 +40,9 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
         guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
         guard tokens.count <= c.contextLength else {
             throw ModelError.badInput("the prompt has \(tokens.count) tokens; the model's context holds \(c.contextLength)")
+        }
+        guard tokens.count <= Self.maxPromptTokens else {
+            throw ModelError.badInput("the prompt has \(tokens.count) tokens; at most \(Self.maxPromptTokens) can be attributed (the kept attention activations grow with the square of the length)")
         }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
             throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
