@@ -28,6 +28,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer; a normal build gives
+        // regression runners that replay a corpus).
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        .executableTarget(name: "fuzz-gguf", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-gguf"),
+        .executableTarget(name: "fuzz-tokenizer", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-tokenizer"),
         .testTarget(
             name: "GIMEngineTests",
             dependencies: ["GIMEngine"],

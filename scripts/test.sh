@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-swift build -c release --product gim
+swift build -c release
 gim="$(swift build -c release --show-bin-path)/gim"
 swift test
+# Replay the fuzzers' seeds and every saved crash input through the same code.
+"$(dirname "$gim")/fuzz-gguf" Tests/Fuzz/corpus/gguf Tests/Fuzz/crashes/gguf
+"$(dirname "$gim")/fuzz-tokenizer" Tests/Fuzz/corpus/tokenizer Tests/Fuzz/crashes/tokenizer
 for e2e in Tests/e2e/*.sh; do
   [[ -f "$e2e" ]] || continue
   bash "$e2e" "$gim"

@@ -105,3 +105,73 @@ final class GGUFReaderTests: XCTestCase {
         try expectError(w.bytes(), .badValue, containing: "block size")
     }
 }
+
+/// Hostile variations of a complete tiny model file (Tests/Fuzz/corpus/gguf): each must load or
+/// fail with an error, never crash, and the obvious corruptions must name what is wrong.
+final class CorruptModelFileTests: XCTestCase {
+    func seed() throws -> [UInt8] {
+        let url = Fixtures.repoRoot.appendingPathComponent("Tests/Fuzz/corpus/gguf/tiny-llama-q4_1.gguf")
+        return Array(try Data(contentsOf: url))
+    }
+
+    func loadEverything(_ bytes: [UInt8]) -> Error? {
+        do {
+            let g = try GGUFFile(bytes: bytes, name: "flipped.gguf")
+            _ = try LlamaWeights(gguf: g)
+            let tokenizer = try BPETokenizer(gguf: g)
+            _ = tokenizer.decode(tokenizer.encode("the cat 123"))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testTheSeedLoads() throws {
+        XCTAssertNil(loadEverything(try seed()))
+    }
+
+    func testBitFlipsNeverCrash() throws {
+        let original = try seed()
+        var rng = SeededRandom(seed: 99)
+        var failures = 0
+        for _ in 0..<400 {
+            var b = original
+            // Most flips land in the header, metadata and tensor directory, where parsing happens.
+            let at = Int.random(in: 0..<min(b.count, 6000), using: &rng)
+            b[at] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
+            if let error = loadEverything(b) {
+                failures += 1
+                XCTAssertFalse("\(error)".isEmpty)
+            }
+        }
+        XCTAssertGreaterThan(failures, 50, "many flips should be detected")
+    }
+
+    func testNamedCorruptions() throws {
+        var b = try seed()
+        b[0] ^= 0x20
+        XCTAssertEqual((loadEverything(b) as? GGUFError)?.kind, .notGGUF)
+        b = try seed()
+        b[4] = 7
+        XCTAssertEqual((loadEverything(b) as? GGUFError)?.kind, .unsupportedVersion)
+        b = try seed()
+        XCTAssertEqual((loadEverything(Array(b[..<(b.count - 100)])) as? GGUFError)?.kind, .truncated)
+    }
+
+    /// A configuration that claims a huge model must fail on the tensor shapes, not allocate.
+    func testForgedConfigurationDoesNotAllocate() throws {
+        var w = GGUFWriter()
+        w.add("general.architecture", .string("llama"))
+        w.add("llama.embedding_length", .uint32(65536))
+        w.add("llama.block_count", .uint32(1000))
+        w.add("llama.attention.head_count", .uint32(512))
+        w.add("llama.feed_forward_length", .uint32(262144))
+        w.add("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
+        w.add("llama.vocab_size", .uint32(4_000_000))
+        w.addF32("token_embd.weight", dims: [4], [1, 2, 3, 4])
+        let g = try GGUFFile(bytes: w.bytes(), name: "forged.gguf")
+        XCTAssertThrowsError(try LlamaWeights(gguf: g)) { error in
+            XCTAssertTrue("\(error)".contains("token_embd.weight"), "\(error)")
+        }
+    }
+}

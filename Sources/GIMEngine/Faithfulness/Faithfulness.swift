@@ -29,7 +29,8 @@ import Foundation
 //   or either side is constant.
 // - Random floor: `randomOrders` random orders, drawn seeded from the options' seed and the prompt's
 //   tokens, in antithetic pairs (π, reversed π), scored like attributions (a_t = n − rank) and
-//   averaged: areas and curves pointwise, correlations over the orders where defined.
+//   averaged: areas and curves pointwise over all orders; correlations over the first order of each
+//   pair only (a reversed order has exactly the opposite correlation, so pairs would always give 0).
 
 /// Settings of the faithfulness measures.
 public struct FaithfulnessOptions: Sendable, Hashable, Codable {
@@ -207,8 +208,8 @@ public struct FaithfulnessScore: Sendable, Codable {
     }
 
     /// The pointwise mean of several scores of the same prompt (the random floor): curves and areas
-    /// averaged, correlations averaged over the scores where they are defined.
-    static func mean(_ scores: [FaithfulnessScore]) -> FaithfulnessScore {
+    /// averaged, correlations averaged over `correlationsFrom` (default: all) where defined.
+    static func mean(_ scores: [FaithfulnessScore], correlationsFrom: [FaithfulnessScore]? = nil) -> FaithfulnessScore {
         precondition(!scores.isEmpty)
         func avg(_ v: [[Double]]) -> [Double] {
             (0..<v[0].count).map { i in v.reduce(0) { $0 + $1[i] } / Double(v.count) }
@@ -223,6 +224,7 @@ public struct FaithfulnessScore: Sendable, Codable {
         }
         return FaithfulnessScore(reference: scores[0].reference, deletion: curve(scores.map(\.deletion)),
                                  insertion: curve(scores.map(\.insertion)),
-                                 spearman: meanDefined(scores.map(\.spearman)), pearson: meanDefined(scores.map(\.pearson)))
+                                 spearman: meanDefined((correlationsFrom ?? scores).map(\.spearman)),
+                                 pearson: meanDefined((correlationsFrom ?? scores).map(\.pearson)))
     }
 }

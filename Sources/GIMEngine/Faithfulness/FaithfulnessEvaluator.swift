@@ -107,12 +107,14 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
             let ref = try referenceLocked(cancel)
             let scored = zip(attributions, orders).map { score(values: $0.0.prefix(n).map(Double.init), order: $0.1, ref) }
             if includeRandom && cachedRandom == nil && !random.isEmpty {
-                cachedRandom = FaithfulnessScore.mean(random.map { o in
+                let each = random.map { o in
                     // A random order scored as the attribution a_t = n − rank(t).
                     var a = [Double](repeating: 0, count: n)
                     for (rank, t) in o.enumerated() { a[t] = Double(n - rank) }
                     return score(values: a, order: o, ref)
-                })
+                }
+                // Orders alternate π, reversed π: correlations from the π's only.
+                cachedRandom = FaithfulnessScore.mean(each, correlationsFrom: stride(from: 0, to: each.count, by: 2).map { each[$0] })
             }
             return (scored, includeRandom ? cachedRandom : nil)
         }
@@ -210,11 +212,14 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
         let n = positions, d = model.dim
         var original = [Float](repeating: 0, count: n * d)
         var baseline = [Float](repeating: 0, count: d)
-        let e = model.tokenEmbedding.pointer
-        original.withUnsafeMutableBufferPointer { o in
-            for (t, id) in tokenIDs.enumerated() { (o.baseAddress! + t * d).update(from: e + id * d, count: d) }
+        let table = model.tokenEmbedding
+        withExtendedLifetime(table) {
+            let e = table.pointer
+            original.withUnsafeMutableBufferPointer { o in
+                for (t, id) in tokenIDs.enumerated() { (o.baseAddress! + t * d).update(from: e + id * d, count: d) }
+            }
+            baseline.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: e + baselineTokenID * d, count: d) }
         }
-        baseline.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: e + baselineTokenID * d, count: d) }
         let perCall = max(1, options.batchRows / n)
         var start = 0
         while start < todo.count {

@@ -36,19 +36,52 @@ extension LlamaWeights {
     public convenience init(gguf: GGUFFile) throws {
         let c = try LlamaConfig(gguf: gguf)
 
-        /// One tensor to dequantize into `buffer` starting at `offset`, with the dims GGUF must have.
-        struct Job { let name: String; let dims: [Int]; let buffer: FloatBuffer; let offset: Int }
-        var jobs: [Job] = []
-        func job(_ name: String, _ dims: [Int], _ buffer: FloatBuffer, _ offset: Int = 0) { jobs.append(Job(name: name, dims: dims, buffer: buffer, offset: offset)) }
+        // 1. Check that every tensor exists with the shape the configuration implies and a known
+        //    encoding, before allocating anything: a forged configuration must not be able to ask
+        //    for more memory than the file's own tensors justify.
+        var infos: [String: GGUFTensorInfo] = [:]
+        func expect(_ name: String, _ dims: [Int]) throws {
+            let t = try gguf.info(name)
+            guard t.dims == dims else {
+                throw ModelError.shapeMismatch("\(gguf.path): tensor \"\(name)\" has dims \(t.dims), expected \(dims)")
+            }
+            guard let type = t.type, type.canDequantize else {
+                throw GGUFError(.unsupportedType, path: gguf.path,
+                                "tensor \"\(name)\" uses quantization \(t.typeName), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)")
+            }
+            infos[name] = t
+        }
+        try expect("token_embd.weight", [c.dim, c.vocabSize])
+        try expect("output_norm.weight", [c.dim])
+        if !c.tiedOutput { try expect("output.weight", [c.dim, c.vocabSize]) }
+        let kvWidth = c.kvHeads * c.headDim
+        for i in 0..<c.layers {
+            let p = "blk.\(i)."
+            try expect(p + "attn_norm.weight", [c.dim])
+            try expect(p + "attn_q.weight", [c.dim, c.attnDim])
+            try expect(p + "attn_k.weight", [c.dim, kvWidth])
+            try expect(p + "attn_v.weight", [c.dim, kvWidth])
+            try expect(p + "attn_output.weight", [c.attnDim, c.dim])
+            try expect(p + "ffn_norm.weight", [c.dim])
+            try expect(p + "ffn_gate.weight", [c.dim, c.ffnDim])
+            try expect(p + "ffn_up.weight", [c.dim, c.ffnDim])
+            try expect(p + "ffn_down.weight", [c.ffnDim, c.dim])
+        }
 
+        // 2. Allocate, and list where each tensor goes (q|k|v and gate|up share fused buffers).
+        struct Job { let info: GGUFTensorInfo; let buffer: FloatBuffer; let offset: Int }
+        var jobs: [Job] = []
+        func job(_ name: String, _ buffer: FloatBuffer, _ offset: Int = 0) {
+            jobs.append(Job(info: infos[name]!, buffer: buffer, offset: offset))
+        }
         let embedding = FloatBuffer(count: c.vocabSize * c.dim)
-        job("token_embd.weight", [c.dim, c.vocabSize], embedding)
+        job("token_embd.weight", embedding)
         let outputNorm = FloatBuffer(count: c.dim)
-        job("output_norm.weight", [c.dim], outputNorm)
+        job("output_norm.weight", outputNorm)
         var output: FloatBuffer? = nil
         if !c.tiedOutput {
             output = FloatBuffer(count: c.vocabSize * c.dim)
-            job("output.weight", [c.dim, c.vocabSize], output!)
+            job("output.weight", output!)
         }
         var layers: [LlamaLayerWeights] = []
         for i in 0..<c.layers {
@@ -57,35 +90,23 @@ extension LlamaWeights {
                 attnNorm: FloatBuffer(count: c.dim), wqkv: FloatBuffer(count: c.qkvDim * c.dim),
                 wo: FloatBuffer(count: c.dim * c.attnDim), ffnNorm: FloatBuffer(count: c.dim),
                 wGateUp: FloatBuffer(count: 2 * c.ffnDim * c.dim), wDown: FloatBuffer(count: c.dim * c.ffnDim))
-            job(p + "attn_norm.weight", [c.dim], l.attnNorm)
-            job(p + "attn_q.weight", [c.dim, c.attnDim], l.wqkv)
-            job(p + "attn_k.weight", [c.dim, c.kvHeads * c.headDim], l.wqkv, c.attnDim * c.dim)
-            job(p + "attn_v.weight", [c.dim, c.kvHeads * c.headDim], l.wqkv, (c.attnDim + c.kvHeads * c.headDim) * c.dim)
-            job(p + "attn_output.weight", [c.attnDim, c.dim], l.wo)
-            job(p + "ffn_norm.weight", [c.dim], l.ffnNorm)
-            job(p + "ffn_gate.weight", [c.dim, c.ffnDim], l.wGateUp)
-            job(p + "ffn_up.weight", [c.dim, c.ffnDim], l.wGateUp, c.ffnDim * c.dim)
-            job(p + "ffn_down.weight", [c.ffnDim, c.dim], l.wDown)
+            job(p + "attn_norm.weight", l.attnNorm)
+            job(p + "attn_q.weight", l.wqkv)
+            job(p + "attn_k.weight", l.wqkv, c.attnDim * c.dim)
+            job(p + "attn_v.weight", l.wqkv, (c.attnDim + kvWidth) * c.dim)
+            job(p + "attn_output.weight", l.wo)
+            job(p + "ffn_norm.weight", l.ffnNorm)
+            job(p + "ffn_gate.weight", l.wGateUp)
+            job(p + "ffn_up.weight", l.wGateUp, c.ffnDim * c.dim)
+            job(p + "ffn_down.weight", l.wDown)
             layers.append(l)
         }
 
-        // Validate every tensor before any work, so errors are reported deterministically.
-        var infos: [GGUFTensorInfo] = []
-        for j in jobs {
-            let t = try gguf.info(j.name)
-            guard t.dims == j.dims else {
-                throw ModelError.shapeMismatch("\(gguf.path): tensor \"\(j.name)\" has dims \(t.dims), expected \(j.dims)")
-            }
-            guard let type = t.type, type.canDequantize else {
-                throw GGUFError(.unsupportedType, path: gguf.path,
-                                "tensor \"\(j.name)\" uses quantization \(t.typeName), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)")
-            }
-            infos.append(t)
-        }
+        // 3. Dequantize in parallel.
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
-            let j = jobs[k], t = infos[k]
-            Dequantize.run(t.type!, from: gguf.rawBytes(t),
-                           into: UnsafeMutableBufferPointer(start: j.buffer.pointer + j.offset, count: t.elementCount))
+            let j = jobs[k]
+            Dequantize.run(j.info.type!, from: gguf.rawBytes(j.info),
+                           into: UnsafeMutableBufferPointer(start: j.buffer.pointer + j.offset, count: j.info.elementCount))
         }
         try self.init(config: c, tokenEmbedding: embedding, outputNorm: outputNorm, output: output, layers: layers)
     }

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Inputs for the fuzz targets' regression mode: files given on the command line, with
+/// directories expanded to the files inside them (a corpus and its saved crash inputs).
+public enum FuzzCorpus {
+    public static func files<S: Sequence>(_ arguments: S) -> [String] where S.Element == String {
+        let fm = FileManager.default
+        var out: [String] = []
+        for arg in arguments {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: arg, isDirectory: &isDir) else { continue }
+            if isDir.boolValue {
+                let names = (try? fm.contentsOfDirectory(atPath: arg)) ?? []
+                out += names.sorted().map { arg + "/" + $0 }
+            } else {
+                out.append(arg)
+            }
+        }
+        return out
+    }
+
+    public static func read(_ path: String) -> [UInt8] {
+        Array(FileManager.default.contents(atPath: path) ?? Data())
+    }
+}
+
