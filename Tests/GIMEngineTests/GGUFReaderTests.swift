@@ -175,3 +175,18 @@ final class CorruptModelFileTests: XCTestCase {
         }
     }
 }
+
+final class ChangingModelFileTests: XCTestCase {
+    func testFileChangedOrRemovedWhileOpenIsReported() throws {
+        let path = temporaryPath("changing.gguf")
+        let seed = try Data(contentsOf: Fixtures.repoRoot.appendingPathComponent("Tests/Fuzz/corpus/gguf/tiny-llama-q4_1.gguf"))
+        try seed.write(to: URL(fileURLWithPath: path))
+        let g = try GGUFFile(path: path)
+        XCTAssertNoThrow(try g.checkUnchanged())
+        // Replaced by a shorter file: reading it through the old mapping could crash with SIGBUS.
+        try seed.prefix(seed.count / 2).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try LlamaWeights(gguf: g)) { XCTAssertTrue("\($0)".contains("changed"), "\($0)") }
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertThrowsError(try g.floats("output_norm.weight")) { XCTAssertTrue("\($0)".contains("disappeared"), "\($0)") }
+    }
+}

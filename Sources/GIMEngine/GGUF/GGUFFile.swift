@@ -200,6 +200,9 @@ public final class GGUFFile: @unchecked Sendable {
         return t
     }
 
+    /// Throws if the file on disk disappeared or changed since it was opened.
+    public func checkUnchanged() throws { try file.checkUnchanged() }
+
     /// The raw bytes of a tensor (valid while this file lives).
     public func rawBytes(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: file.bytes[info.fileOffset..<(info.fileOffset + info.byteCount)])
@@ -212,6 +215,7 @@ public final class GGUFFile: @unchecked Sendable {
             throw GGUFError(.unsupportedType, path: path,
                             "tensor \"\(name)\" uses quantization \(t.typeName), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)")
         }
+        try file.checkUnchanged()
         var out = [Float](repeating: 0, count: t.elementCount)
         out.withUnsafeMutableBufferPointer { dst in
             Dequantize.run(type, from: rawBytes(t), into: dst)

@@ -11,6 +11,10 @@ public final class MappedFile: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer?
     /// True when `bytes` is a heap copy (from `init(bytes:name:)`) rather than a memory map.
     private let ownsHeapCopy: Bool
+    /// Identity of the file when it was mapped (device, inode, size, modification time), to
+    /// notice a file replaced or truncated while open: reading a mapped page past a truncated
+    /// end would kill the process with SIGBUS.
+    private var identity: [Int] = []
 
     /// An in-memory "file" (tests and fuzzing): the bytes are copied.
     public init(bytes source: [UInt8], name: String) {
@@ -38,6 +42,7 @@ public final class MappedFile: @unchecked Sendable {
             throw GGUFError(.cannotOpen, path: path, "not a regular file")
         }
         let size = Int(st.st_size)
+        identity = Self.identity(st)
         if size == 0 {
             base = nil
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -48,6 +53,22 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = p
         bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    private static func identity(_ st: stat) -> [Int] {
+        [Int(st.st_dev), Int(st.st_ino), Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)]
+    }
+
+    /// Throws if the file on disk is gone or no longer the one that was mapped.
+    public func checkUnchanged() throws {
+        guard !ownsHeapCopy else { return }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw GGUFError(.cannotOpen, path: path, "the file disappeared while it was being read")
+        }
+        guard Self.identity(st) == identity else {
+            throw GGUFError(.cannotOpen, path: path, "the file changed while it was being read; open it again")
+        }
     }
 
     deinit {

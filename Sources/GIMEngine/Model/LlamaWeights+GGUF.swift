@@ -102,7 +102,8 @@ extension LlamaWeights {
             layers.append(l)
         }
 
-        // 3. Dequantize in parallel.
+        // 3. Dequantize in parallel (after checking the file was not swapped or cut meanwhile).
+        try gguf.checkUnchanged()
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
             let j = jobs[k]
             Dequantize.run(j.info.type!, from: gguf.rawBytes(j.info),
