@@ -24,3 +24,12 @@ public enum FuzzCorpus {
     }
 }
 
+
+#if FUZZING
+/// libFuzzer's driver, for programs that keep their own `main` (SwiftPM executables always do).
+@_silgen_name("LLVMFuzzerRunDriver")
+public func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+#endif

@@ -33,10 +33,16 @@ public func fuzzGGUFInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 #endif
 
-/// Regression mode: replays the given files and folders (seeds and saved crash inputs).
+/// With FUZZING, hands control to libFuzzer's driver; otherwise regression mode: replays the
+/// given files and folders (seeds and saved crash inputs).
 @main
 struct FuzzGGUFRegression {
     static func main() {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzGGUFInput(data, size) }))
+        #endif
         let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
         for file in files { exerciseGGUF(FuzzCorpus.read(file)) }
         print("fuzz-gguf: \(files.count) inputs, no crash")

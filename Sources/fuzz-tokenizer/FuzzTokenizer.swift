@@ -37,10 +37,16 @@ public func fuzzTokenizerInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
 }
 #endif
 
-/// Regression mode: replays the given files and folders (seeds and saved crash inputs).
+/// With FUZZING, hands control to libFuzzer's driver; otherwise regression mode: replays the
+/// given files and folders (seeds and saved crash inputs).
 @main
 struct FuzzTokenizerRegression {
     static func main() {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzTokenizerInput(data, size) }))
+        #endif
         let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
         for file in files { exerciseTokenizer(FuzzCorpus.read(file)) }
         print("fuzz-tokenizer: \(files.count) inputs, no crash")
