@@ -17,8 +17,7 @@ let package = Package(
         // The engine: model formats, tokenizer, forward, GIM backward, explain. No terminal code.
         .target(
             name: "GIMEngine",
-            dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["COpenBLAS"]
         ),
         // The command-line interface.
         .executableTarget(

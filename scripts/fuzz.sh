@@ -23,5 +23,5 @@ for t in "${targets[@]}"; do
   echo "fuzzing $t for ${seconds}s (working corpus $work)"
   "$bin/fuzz-$t" "$work" "Tests/Fuzz/corpus/$t" -max_total_time="$seconds" -max_len=200000 \
     -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix="Tests/Fuzz/crashes/$t/" 2>&1 \
-    | grep -E "^#[0-9]+.*(pulse|DONE)|stat::|ERROR|SUMMARY|Done" || true
+    | grep -E "^#[0-9]+.*(pulse|DONE)|stat::|ERROR|SUMMARY|Done|Fatal|deadly|Test unit written" || true
 done

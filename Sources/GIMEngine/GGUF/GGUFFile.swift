@@ -134,7 +134,11 @@ public final class GGUFFile: @unchecked Sendable {
                 }
                 byteCount = elements / type.blockSize * type.typeSize
             }
-            // Unknown encodings are listed but never read, so only known ones need their bytes.
+            guard raw.offset <= UInt64(fileSize) else {
+                throw GGUFError(.truncated, path: path,
+                                "tensor \"\(raw.name)\" starts at data offset \(raw.offset), beyond the end of the file (\(fileSize) bytes)")
+            }
+            // Unknown encodings are listed but never read, so only known ones need all their bytes.
             if type != nil {
                 guard raw.offset <= UInt64(fileSize), dataStart + Int(raw.offset) + byteCount <= fileSize else {
                     throw GGUFError(.truncated, path: path,
