@@ -24,6 +24,8 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "Random orders for the floor (rounded up to even: antithetic pairs).") var randomOrders = 4
     @Option(name: .long, help: "Seed of the random orders and of the bootstrap.") var seed: UInt64 = 0
     @Option(name: .long, help: "Curve points: every k up to this many tokens, else this many even fractions.") var maxCurvePoints = 20
+    @Option(name: .long, help: "Normalised logit areas are undefined (excluded, counted) when replacing every token lowers the logit by no more than this.") var minLogitDrop = FaithfulnessOptions().minimumLogitDrop
+    @Option(name: .long, help: "The same for the probability areas.") var minProbabilityDrop = FaithfulnessOptions().minimumProbabilityDrop
     @Option(name: .long, help: "Bootstrap resamples for the 95% intervals.") var bootstrap = 2000
     @Option(name: .long, help: "Evaluate only the first N prompts.") var limit: Int?
     @Flag(name: .long, help: "Also print one line per prompt.") var perPrompt = false
@@ -34,6 +36,7 @@ struct Evaluate: ParsableCommand {
         guard maxCurvePoints >= 1 && maxCurvePoints <= 1000 else { throw ValidationError("--max-curve-points must be in 1...1000") }
         guard bootstrap >= 100 && bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be in 100...100000") }
         if let limit, limit < 1 { throw ValidationError("--limit must be positive") }
+        guard minLogitDrop >= 0, minProbabilityDrop >= 0 else { throw ValidationError("minimum drops must not be negative") }
     }
 
     // MARK: JSON
@@ -52,7 +55,7 @@ struct Evaluate: ParsableCommand {
         let target_logit: Double
         let full_logit_drop: Double
         let full_probability_drop: Double
-        let leave_one_out: [Double]
+        let leave_one_out: [Double]?
         let gim_attributions: [Float]
         let plain_attributions: [Float]
         let gim: [String: Double?]
@@ -79,6 +82,8 @@ struct Evaluate: ParsableCommand {
         let random_orders: Int
         let seed: UInt64
         let max_curve_points: Int
+        let min_logit_drop: Double
+        let min_probability_drop: Double
         let bootstrap_resamples: Int
         let summary: [String: [String: MeasureJSON]]
         let gim_minus_plain: [String: ComparisonJSON]
@@ -100,7 +105,8 @@ struct Evaluate: ParsableCommand {
             throw ValidationError("--baseline-token-id \(baseline) is outside the vocabulary (0..<\(bundle.model.vocabSize))")
         }
         let settings = knobs.settings
-        let options = FaithfulnessOptions(maxCurvePoints: maxCurvePoints, randomOrders: randomOrders, seed: seed)
+        let options = FaithfulnessOptions(maxCurvePoints: maxCurvePoints, randomOrders: randomOrders, seed: seed,
+                                          minimumLogitDrop: minLogitDrop, minimumProbabilityDrop: minProbabilityDrop)
 
         let progress = Progress(total: set.count)
         let started = DispatchTime.now()
@@ -177,7 +183,8 @@ struct Evaluate: ParsableCommand {
             let out = Output(
                 model: bundle.name, prompts_file: prompts, prompt_count: set.count, evaluated: results.count,
                 baseline_token_id: baseline, settings: knobValues, random_orders: randomOrders, seed: seed,
-                max_curve_points: maxCurvePoints, bootstrap_resamples: bootstrap,
+                max_curve_points: maxCurvePoints, min_logit_drop: minLogitDrop, min_probability_drop: minProbabilityDrop,
+                bootstrap_resamples: bootstrap,
                 summary: summary.mapValues { byMeasure in
                     Dictionary(uniqueKeysWithValues: byMeasure.map { ($0.key.rawValue, measureJSON($0.value)) })
                 },
@@ -200,7 +207,7 @@ struct Evaluate: ParsableCommand {
         print("random floor: \(randomOrders == 0 ? "none" : "\((randomOrders + 1) / 2 * 2) orders (antithetic pairs)"), seed \(seed); "
               + "mean [95% bootstrap interval] over prompts, \(bootstrap) resamples")
         print("")
-        let cell = 24, diffCell = 25
+        let cell = 24, diffCell = 26
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func fmt(_ i: Statistics.Interval?, signed: Bool = false) -> String {
             guard let i else { return "–" }
@@ -224,7 +231,7 @@ struct Evaluate: ParsableCommand {
               + "probability areas on \(undefinedProb) (full drop ≤ \(options.minimumProbabilityDrop)); correlations: "
               + methods.map { "\($0.0) \(summary[$0.0]![.spearman]!.undefined)" }.joined(separator: ", "))
         let vr = versusRandom[.deletionLogit]!
-        print("GIM − random, deletion area (logit): \(fmt(vr.difference, signed: true)), GIM better on \(vr.wins)/\(vr.wins + vr.losses + vr.ties)")
+        print("GIM − random, \(FaithfulnessMeasure.deletionLogit.title): \(fmt(vr.difference, signed: true)), GIM better on \(vr.wins)/\(vr.wins + vr.losses + vr.ties)")
         let split = results.filter { ($0.2.expectedTokenIDs?.count ?? 1) > 1 }
         if !split.isEmpty {
             print("\(split.count) expected targets span several tokens (their first token is explained): "
@@ -243,8 +250,9 @@ struct Evaluate: ParsableCommand {
         // Per category: means only.
         let categories = Array(Set(results.map { $0.1.category ?? "-" })).sorted()
         if categories.count > 1 {
-            print("\nper category (means): deletion area (logit) | insertion area (logit) | Spearman vs LOO")
-            print(pad("category", 14) + pad("n", 5) + "   GIM  plain random |   GIM  plain random |   GIM  plain random")
+            let shown: [FaithfulnessMeasure] = [.deletionLogit, .deletionProbability, .spearman]
+            print("\nper category (means): " + shown.map(\.title).joined(separator: " | "))
+            print(pad("category", 14) + pad("n", 5) + shown.map { _ in "   GIM  plain random" }.joined(separator: " |"))
             for c in categories {
                 let idx = results.indices.filter { (results[$0].1.category ?? "-") == c }
                 func mean(_ pick: (PromptEvaluation) -> FaithfulnessScore?, _ m: FaithfulnessMeasure) -> String {
@@ -252,9 +260,7 @@ struct Evaluate: ParsableCommand {
                     return v.isEmpty ? "     –" : String(format: "%6.3f", v.reduce(0, +) / Double(v.count))
                 }
                 var line = pad(c, 14) + pad("\(idx.count)", 5)
-                for m in [FaithfulnessMeasure.deletionLogit, .insertionLogit, .spearman] {
-                    line += methods.map { mean($0.2, m) }.joined(separator: " ") + (m == .spearman ? "" : " |")
-                }
+                line += shown.map { m in methods.map { mean($0.2, m) }.joined(separator: " ") }.joined(separator: " |")
                 print(line)
             }
         }

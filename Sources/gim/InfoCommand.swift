@@ -10,6 +10,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let path = modelOptions.model ?? ModelBundle.defaultModelPath
+        if HFModelFolder.isModelFolder(path) { return try describeFolder(path) }  // InfoFolder.swift
         let gguf = try GGUFFile(path: path)
         let config = try LlamaConfig(gguf: gguf)
         print("file        \(path)")

@@ -87,9 +87,9 @@ final class FaithfulnessLlamaTests: XCTestCase {
         let r = try e.reference()
         XCTAssertGreaterThan(r.logitDrop, 0.5, "the construction should leave a clear full drop")
         // Additivity check: the leave-one-out effects sum to the full drop.
-        XCTAssertEqual(r.leaveOneOut.reduce(0, +), r.logitDrop, accuracy: 0.005 * r.logitDrop)
+        XCTAssertEqual(r.leaveOneOut!.reduce(0, +), r.logitDrop, accuracy: 0.005 * r.logitDrop)
 
-        let loo = r.leaveOneOut.map(Float.init)
+        let loo = r.leaveOneOut!.map(Float.init)
         let best = try e.score(loo)
         let reversed = try e.score(loo.map { -$0 })
         let random = try e.randomFloor()!
@@ -137,6 +137,6 @@ final class FaithfulnessLlamaTests: XCTestCase {
         var x = session.cache.embeddings.array
         for j in 0..<d { x[2 * d + j] = model.weights.tokenEmbedding[j] }
         let f = model.logits(try model.forward(session.tokenIDs, embeddings: x), at: 8)[gim.targetTokenID]
-        XCTAssertEqual(r.leaveOneOut[2], r.targetLogit - Double(f), accuracy: 1e-4 * max(1, abs(r.targetLogit)))
+        XCTAssertEqual(r.leaveOneOut![2], r.targetLogit - Double(f), accuracy: 1e-4 * max(1, abs(r.targetLogit)))
     }
 }

@@ -59,7 +59,7 @@ final class FaithfulnessTests: XCTestCase {
         XCTAssertEqual(r.logitDrop, 4.75, accuracy: 1e-6)
         XCTAssertTrue(r.logitAreasDefined)
         XCTAssertTrue(r.probabilityAreasDefined)
-        for (a, b) in zip(r.leaveOneOut, contributions) { XCTAssertEqual(a, Double(b), accuracy: 1e-6) }
+        for (a, b) in zip(r.leaveOneOut!, contributions) { XCTAssertEqual(a, Double(b), accuracy: 1e-6) }
         // p = softmax over 10 logits, nine of them 0.
         XCTAssertEqual(r.targetProbability, exp(4.75) / (exp(4.75) + 9), accuracy: 1e-9)
         XCTAssertEqual(r.baselineProbability, 0.1, accuracy: 1e-9)
@@ -74,10 +74,19 @@ final class FaithfulnessTests: XCTestCase {
         XCTAssertEqual(best.deletionArea!, expected, accuracy: 1e-9)
         // Additive: keeping the top k recovers the same sums.
         XCTAssertEqual(best.insertionArea!, expected, accuracy: 1e-9)
+        // Unnormalised: Δ times the normalised areas, in logits.
+        XCTAssertEqual(best.deletionLogits, 4.75 * expected, accuracy: 1e-6)
+        XCTAssertEqual(best[.insertionLogitUnits]!, 4.75 * expected, accuracy: 1e-6)
         XCTAssertEqual(best.deletion.counts, [0, 1, 2, 3, 4, 5])
         XCTAssertEqual(best.deletion.effectPresent(best.reference)!.first!, 1, accuracy: 1e-9)
         XCTAssertEqual(best.deletion.effectPresent(best.reference)!.last!, 0, accuracy: 1e-9)
         XCTAssertEqual(best.insertion.effectPresent(best.reference)!.first!, 0, accuracy: 1e-9)
+        // Interpolated for a plot: x = 0.1 is halfway between k = 0 (1) and k = 1 (1 − 3/4.75).
+        let plot = best.deletion.effectPresent(best.reference, at: [0, 0.1, 0.2, 1])!
+        XCTAssertEqual(plot[0], 1, accuracy: 1e-9)
+        XCTAssertEqual(plot[1], 1 - 1.5 / 4.75, accuracy: 1e-9)
+        XCTAssertEqual(plot[2], 1 - 3 / 4.75, accuracy: 1e-9)
+        XCTAssertEqual(plot[3], 0, accuracy: 1e-9)
         XCTAssertEqual(best.spearman!, 1, accuracy: 1e-12)
         XCTAssertEqual(best.pearson!, 1, accuracy: 1e-9)
 
@@ -126,6 +135,8 @@ final class FaithfulnessTests: XCTestCase {
         XCTAssertNil(s.deletionArea)
         XCTAssertNil(s.insertionArea)
         XCTAssertNil(s.deletionAreaProbability)
+        // D(k) in the order 1, 0.5, −0.5, −1: 0, 1, 1.5, 1, 0 → (1 + 1.5 + 1) / 4 logits.
+        XCTAssertEqual(s.deletionLogits, 3.5 / 4, accuracy: 1e-6)
         XCTAssertEqual(s.spearman!, 1, accuracy: 1e-12)
         let good = try evaluator().score(contributions)
         let summary = FaithfulnessSummary.measure([good.deletionArea, s.deletionArea], resamples: 100)
@@ -185,6 +196,18 @@ final class FaithfulnessTests: XCTestCase {
         let a = try chunked.score(contributions), b = try e.score(contributions)
         XCTAssertEqual(a.deletion.logits, b.deletion.logits)
         XCTAssertEqual(a.insertion.probabilities, b.insertion.probabilities)
+    }
+
+    func testLeaveOneOutCanBeSkipped() throws {
+        let m = AdditiveModel(values: model.values)
+        let e = try FaithfulnessEvaluator(model: m, tokenIDs: tokens, targetTokenID: 0, baselineTokenID: 0,
+                                          options: FaithfulnessOptions(randomOrders: 0, leaveOneOut: false))
+        let s = try e.score(contributions)
+        XCTAssertNil(s.reference.leaveOneOut)
+        XCTAssertNil(s.spearman)
+        XCTAssertEqual(s.deletionArea!, (19.25 / 4.75 + 0.5) / 5, accuracy: 1e-9)
+        XCTAssertEqual(e.forwardCount, 2 + 2 * 4, "∅, all, and the 4 inner points of each curve")
+        XCTAssertNil(try e.randomFloor())
     }
 
     func testCancellation() throws {

@@ -16,12 +16,17 @@ import Foundation
 // - Insertion curve (sufficiency): y_ins(k) = (f(all but π[0..<k] replaced) − f(b)) / Δ, the share
 //   of the effect recovered when only the top k are kept (= the bottom n−k deleted); it rises from
 //   0 to 1. Insertion area = ∫₀¹ y_ins dx. High = the top-ranked tokens suffice.
-//   For an additive model and a random order both areas are 1/2 in expectation.
+//   For an additive model and a random order both areas are 1/2 in expectation. On a real model
+//   f is not monotone in the replaced set, so areas can leave [0, 1], the more so the smaller Δ.
+// - The same two areas unnormalised, in logits: ∫₀¹ (f(x) − f(π[0..<k] replaced)) dx and
+//   ∫₀¹ (f(all but π[0..<k] replaced) − f(b)) dx (Δ times the normalised areas). Always defined,
+//   and they weight prompts by how much the tokens matter instead of dividing by a possibly small Δ.
 // - The same curves with the target's probability p (softmax over the vocabulary; p(target) −
 //   p(foil) in contrastive mode) in place of f, normalised by Δp = p(x) − p(b).
 // - Undefined: when Δ ≤ minimumLogitDrop (resp. Δp ≤ minimumProbabilityDrop) the normalised
-//   areas are nil: replacing every token does not lower the quantity, so there is no drop to share
-//   out. Summaries exclude them and count them.
+//   areas are nil: replacing every token does not lower the quantity (enough), so there is no drop
+//   to share out, and dividing by a near-zero Δ would let one prompt dominate a mean. Summaries
+//   exclude them and count them. Defaults: 1 logit (a factor e in the odds) and 0.05.
 // - Curve points: every k when n ≤ maxCurvePoints, else k_j = round(j·n/m), j = 0...m (m =
 //   maxCurvePoints); the trapezoid rule uses the actual x_j = k_j/n.
 // - Leave-one-out (LOO) effect of position t: f(x) − f({t} replaced). Spearman and Pearson
@@ -44,15 +49,20 @@ public struct FaithfulnessOptions: Sendable, Hashable, Codable {
     public var minimumProbabilityDrop: Double
     /// Stacked rows (inputs × n) per batched forward call; cancellation is checked between calls.
     public var batchRows: Int
+    /// Run the n leave-one-out inputs (needed for the correlations). Each perturbed input is a
+    /// forward over n tokens, so leave-one-out costs O(n²) token-forwards against O(n·points) for the
+    /// curves: an interactive caller may turn it off for long prompts.
+    public var leaveOneOut: Bool
 
-    public init(maxCurvePoints: Int = 20, randomOrders: Int = 4, seed: UInt64 = 0, minimumLogitDrop: Double = 0.1,
-                minimumProbabilityDrop: Double = 0.01, batchRows: Int = 2048) {
+    public init(maxCurvePoints: Int = 20, randomOrders: Int = 4, seed: UInt64 = 0, minimumLogitDrop: Double = 1,
+                minimumProbabilityDrop: Double = 0.05, batchRows: Int = 2048, leaveOneOut: Bool = true) {
         self.maxCurvePoints = maxCurvePoints
         self.randomOrders = randomOrders
         self.seed = seed
         self.minimumLogitDrop = minimumLogitDrop
         self.minimumProbabilityDrop = minimumProbabilityDrop
         self.batchRows = batchRows
+        self.leaveOneOut = leaveOneOut
     }
 
     public func validate() throws {
@@ -85,10 +95,11 @@ public struct FaithfulnessReference: Sendable, Codable {
     public let baselineLogit: Double
     public let targetProbability: Double
     public let baselineProbability: Double
-    /// [n] f(x) − f({t} replaced): the exact leave-one-out effect of each position.
-    public let leaveOneOut: [Double]
+    /// [n] f(x) − f({t} replaced): the exact leave-one-out effect of each position
+    /// (nil when `FaithfulnessOptions.leaveOneOut` is off).
+    public let leaveOneOut: [Double]?
     /// [n] the same for the probability.
-    public let leaveOneOutProbability: [Double]
+    public let leaveOneOutProbability: [Double]?
     public let minimumLogitDrop: Double
     public let minimumProbabilityDrop: Double
 
@@ -124,6 +135,19 @@ public struct FaithfulnessCurve: Sendable, Codable {
         return logits.map { ($0 - reference.baselineLogit) / reference.logitDrop }
     }
 
+    /// `effectPresent` linearly interpolated at each x in [0, 1] (e.g. one per plot column).
+    public func effectPresent(_ reference: FaithfulnessReference, at xs: [Double], probability: Bool = false) -> [Double]? {
+        guard let y = effectPresent(reference, probability: probability) else { return nil }
+        let x = fractions
+        return xs.map { v in
+            let v = min(max(v, 0), 1)
+            var i = 1
+            while i < x.count - 1 && x[i] < v { i += 1 }
+            guard x.count > 1, x[i] > x[i - 1] else { return y[0] }
+            return y[i - 1] + (y[i] - y[i - 1]) * (v - x[i - 1]) / (x[i] - x[i - 1])
+        }
+    }
+
     /// ∫₀¹ y dx by the trapezoid rule over the curve's fractions.
     static func area(_ y: [Double], _ x: [Double]) -> Double {
         var a = 0.0
@@ -136,6 +160,8 @@ public struct FaithfulnessCurve: Sendable, Codable {
 public enum FaithfulnessMeasure: String, CaseIterable, Sendable, Codable {
     case deletionLogit = "deletion_logit"
     case insertionLogit = "insertion_logit"
+    case deletionLogitUnits = "deletion_logit_units"
+    case insertionLogitUnits = "insertion_logit_units"
     case deletionProbability = "deletion_probability"
     case insertionProbability = "insertion_probability"
     case spearman = "spearman_loo"
@@ -143,10 +169,12 @@ public enum FaithfulnessMeasure: String, CaseIterable, Sendable, Codable {
 
     public var title: String {
         switch self {
-        case .deletionLogit: return "deletion area (logit)"
-        case .insertionLogit: return "insertion area (logit)"
-        case .deletionProbability: return "deletion area (prob)"
-        case .insertionProbability: return "insertion area (prob)"
+        case .deletionLogit: return "deletion area, logit/Δ"
+        case .insertionLogit: return "insertion area, logit/Δ"
+        case .deletionLogitUnits: return "deletion area, logits"
+        case .insertionLogitUnits: return "insertion area, logits"
+        case .deletionProbability: return "deletion area, prob/Δp"
+        case .insertionProbability: return "insertion area, prob/Δp"
         case .spearman: return "Spearman vs leave-one-out"
         case .pearson: return "Pearson vs leave-one-out"
         }
@@ -157,6 +185,8 @@ public enum FaithfulnessMeasure: String, CaseIterable, Sendable, Codable {
         switch self {
         case .deletionLogit: return "del"
         case .insertionLogit: return "ins"
+        case .deletionLogitUnits: return "del(l)"
+        case .insertionLogitUnits: return "ins(l)"
         case .deletionProbability: return "del(p)"
         case .insertionProbability: return "ins(p)"
         case .spearman: return "ρ LOO"
@@ -177,6 +207,9 @@ public struct FaithfulnessScore: Sendable, Codable {
     public let insertionArea: Double?
     public let deletionAreaProbability: Double?
     public let insertionAreaProbability: Double?
+    /// Unnormalised areas in logits; always defined.
+    public let deletionLogits: Double
+    public let insertionLogits: Double
     /// Correlations with the leave-one-out effects; nil = undefined.
     public let spearman: Double?
     public let pearson: Double?
@@ -185,6 +218,8 @@ public struct FaithfulnessScore: Sendable, Codable {
         switch m {
         case .deletionLogit: return deletionArea
         case .insertionLogit: return insertionArea
+        case .deletionLogitUnits: return deletionLogits
+        case .insertionLogitUnits: return insertionLogits
         case .deletionProbability: return deletionAreaProbability
         case .insertionProbability: return insertionAreaProbability
         case .spearman: return spearman
@@ -203,6 +238,8 @@ public struct FaithfulnessScore: Sendable, Codable {
         insertionArea = insertion.effectPresent(r).map { FaithfulnessCurve.area($0, xi) }
         deletionAreaProbability = deletion.effectPresent(r, probability: true).map { FaithfulnessCurve.area($0.map { 1 - $0 }, xd) }
         insertionAreaProbability = insertion.effectPresent(r, probability: true).map { FaithfulnessCurve.area($0, xi) }
+        deletionLogits = FaithfulnessCurve.area(deletion.logits.map { r.targetLogit - $0 }, xd)
+        insertionLogits = FaithfulnessCurve.area(insertion.logits.map { $0 - r.baselineLogit }, xi)
         self.spearman = spearman
         self.pearson = pearson
     }

@@ -132,13 +132,13 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
         let n = positions
         try run(referenceMasks(), cancel)
         let none = memo[[Bool](repeating: false, count: n)]!, all = memo[[Bool](repeating: true, count: n)]!
-        let loo = (0..<n).map { t -> (Double, Double) in
+        let loo = options.leaveOneOut ? (0..<n).map { t -> (Double, Double) in
             let (f, p) = memo[single(t)]!
             return (none.0 - f, none.1 - p)
-        }
+        } : nil
         let r = FaithfulnessReference(positions: n, targetLogit: none.0, baselineLogit: all.0,
                                       targetProbability: none.1, baselineProbability: all.1,
-                                      leaveOneOut: loo.map(\.0), leaveOneOutProbability: loo.map(\.1),
+                                      leaveOneOut: loo?.map(\.0), leaveOneOutProbability: loo?.map(\.1),
                                       minimumLogitDrop: options.minimumLogitDrop,
                                       minimumProbabilityDrop: options.minimumProbabilityDrop)
         cachedReference = r
@@ -151,10 +151,11 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
         return m
     }
 
-    /// ∅, all positions, and each position alone.
+    /// ∅, all positions, and (for leave-one-out) each position alone.
     private func referenceMasks() -> [[Bool]] {
         let n = positions
-        return [[Bool](repeating: false, count: n), [Bool](repeating: true, count: n)] + (0..<n).map(single)
+        return [[Bool](repeating: false, count: n), [Bool](repeating: true, count: n)]
+            + (options.leaveOneOut ? (0..<n).map(single) : [])
     }
 
     /// Deletion: the first k of the order replaced. Insertion: all but the first k replaced.
@@ -180,11 +181,11 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
             return FaithfulnessCurve(counts: counts, positions: positions, logits: points.map(\.0),
                                      probabilities: points.map(\.1))
         }
-        let correlated = positions >= 3
+        let loo = positions >= 3 ? ref.leaveOneOut : nil
         return FaithfulnessScore(reference: ref, deletion: curve { self.deletionMask(order, $0) },
                                  insertion: curve { self.insertionMask(order, $0) },
-                                 spearman: correlated ? Statistics.spearman(values, ref.leaveOneOut) : nil,
-                                 pearson: correlated ? Statistics.pearsonIfDefined(values, ref.leaveOneOut) : nil)
+                                 spearman: loo.flatMap { Statistics.spearman(values, $0) },
+                                 pearson: loo.flatMap { Statistics.pearsonIfDefined(values, $0) })
     }
 
     /// `randomOrders` (rounded up to even) seeded orders in antithetic pairs (π, reversed π).

@@ -17,16 +17,14 @@ public final class ModelBundle: @unchecked Sendable {
         self.loadSeconds = loadSeconds
     }
 
-    /// Opens a GGUF model file.
+    /// Opens a GGUF model file or a Hugging Face model folder (config.json, safetensors, tokenizer.json).
     public static func load(path: String) throws -> ModelBundle {
         let start = DispatchTime.now()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw ModelError.badInput("model file not found: \(path)\(path == defaultModelPath ? " (run models/fetch.sh to download the default model)" : "")")
         }
-        guard !isDir.boolValue else {
-            throw ModelError.badInput("\(path) is a folder; a GGUF model file is expected")
-        }
+        if isDir.boolValue { return try loadFolder(path: path) }  // a Hugging Face model folder
         let gguf = try GGUFFile(path: path)
         let tokenizer = try BPETokenizer(gguf: gguf)
         let weights = try LlamaWeights(gguf: gguf)

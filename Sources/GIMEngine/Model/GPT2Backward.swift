@@ -1,0 +1,117 @@
+/// The backward pass of `GPT2Model`: activation gradients only (no weight gradients), from a seed
+/// gradient at the final hidden states down to the token embeddings, with GIM's modifications
+/// applied as `GIMSettings` says (freeze_norm, softmax temperature, q/k/v scales; gate/up scales
+/// have nothing to act on). Each step names the forward line it undoes.
+public final class GPT2Backward: BackwardPass, @unchecked Sendable {
+    public let model: GPT2Model
+    let t: Int
+    /// [T, D] gradient of the residual stream at the current point.
+    let dx: FloatBuffer
+    /// [T, D] gradient of a LayerNorm's output.
+    let dxn: FloatBuffer
+    /// [T, F] gradient of gelu(fc), then of fc.
+    let dFc: FloatBuffer
+    /// [T, D] gradient of the per-head attention outputs.
+    let dCtx: FloatBuffer
+    /// [T, 3D] gradient of q | k | v.
+    let dQKV: FloatBuffer
+    /// [T, T] gradient of one head's probabilities, then of its scores.
+    let dP: FloatBuffer
+    /// [T, T] the backward softmax s_T = softmax(scores / T) of one head.
+    let sT: FloatBuffer
+
+    public init(model: GPT2Model, length: Int) {
+        self.model = model
+        t = length
+        let c = model.config
+        dx = FloatBuffer(count: t * c.dim)
+        dxn = FloatBuffer(count: t * c.dim)
+        dFc = FloatBuffer(count: t * c.ffnDim)
+        dCtx = FloatBuffer(count: t * c.dim)
+        dQKV = FloatBuffer(count: t * 3 * c.dim)
+        dP = FloatBuffer(count: t * t)
+        sT = FloatBuffer(count: t * t)
+    }
+
+    /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden`; rows at or after `rows`
+    /// must be zero. Returns the gradient at `cache.embeddings` (the wte rows), [T, D], valid until
+    /// the next call.
+    @discardableResult
+    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
+                    observer: GradientObserver? = nil) -> FloatBuffer {
+        let c = model.config, w = model.weights
+        let cache = pass as! GPT2ForwardCache
+        let d = c.dim, f = c.ffnDim
+        precondition(cache.length == t && seed.count == t * d)
+        let r = min(rows ?? t, t)
+        dx.zero()
+
+        // hidden = ln_f(xOut)
+        LayerNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNormWeight.pointer, mean: cache.meanOut.pointer,
+                           invStd: cache.invStdOut.pointer, dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let lw = w.layers[l], lc = cache.layers[l]
+            observer?(.blockOutput(layer: l), dx.pointer, d)
+
+            // xOut = xMid + gelu(fc) · W_projᵀ + b_proj: the residual passes dx; gelu(fc) gets dx · W_proj.
+            BLAS.linearBackward(dx.pointer, lw.wProj.pointer, dFc.pointer, rows: r, inFeatures: f, outFeatures: d)
+            // act = gelu(fc)
+            for i in 0..<r * f { dFc[i] *= Activations.geluGrad(lc.fc[i], c.activation) }
+            // fc = ln_2(xMid) · W_fcᵀ + b_fc
+            BLAS.linearBackward(dFc.pointer, lw.wFc.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: f)
+            // n = ln_2(xMid); dx already holds the residual path's gradient at xMid.
+            LayerNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ln2Weight.pointer, mean: lc.mean2.pointer,
+                               invStd: lc.invStd2.pointer, dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+            observer?(.attentionOutput(layer: l), dx.pointer, d)
+
+            // xMid = xIn + ctx · W_oᵀ + b_o
+            BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: d, outFeatures: d)
+            observer?(.headOutputs(layer: l), dCtx.pointer, d)
+            attentionBackward(lc, layer: l, rows: r, settings: s)
+            // [q | k | v] = ln_1(xIn) · W_qkvᵀ + b_qkv
+            BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 3 * d)
+            LayerNorm.backward(dxn.pointer, lc.xIn.pointer, lw.ln1Weight.pointer, mean: lc.mean1.pointer,
+                               invStd: lc.invStd1.pointer, dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+            observer?(.blockInput(layer: l), dx.pointer, d)
+        }
+        // xIn₀ = e + wpe: the gradient at e is the gradient at xIn₀.
+        return dx
+    }
+
+    /// From dCtx to dQKV for every head, rows < r:
+    ///   ctx_h = P_h · v_h        →  dP_h = dctx_h · v_hᵀ,  dv_h = P_hᵀ · dctx_h
+    ///   P_h = softmax(S_h)       →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)
+    ///   S_h = q_h·k_hᵀ·scale     →  dq_h = dS_h · k_h·scale,  dk_h = dS_hᵀ · q_h·scale
+    /// then dq, dk, dv are multiplied by GIM's q/k/v scales.
+    private func attentionBackward(_ lc: GPT2LayerCache, layer: Int, rows r: Int, settings s: GIMSettings) {
+        let c = model.config, hd = c.headDim, d = c.dim, ld = 3 * d
+        let scale = c.attentionScale(layer: layer)
+        for h in 0..<c.heads {
+            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + d + h * hd, v = lc.qkv.pointer + 2 * d + h * hd
+            let dq = dQKV.pointer + h * hd, dk = dQKV.pointer + d + h * hd, dv = dQKV.pointer + 2 * d + h * hd
+            let dctx = dCtx.pointer + h * hd
+            let probs = lc.probs.pointer + h * t * t, scores = lc.scores.pointer + h * t * t
+
+            BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: d, b: v, ldb: ld, c: dP.pointer, ldc: t)
+            BLAS.gemm(transA: true, m: r, n: hd, k: r, a: probs, lda: t, b: dctx, ldb: d, c: dv, ldc: ld)
+            var sBackward = UnsafePointer(probs)
+            if s.softmaxTemperature != 1 {
+                Activations.softmaxRows(scores, sT.pointer, rows: r, cols: t, scale: 1 / s.softmaxTemperature,
+                                        valid: { $0 + 1 })
+                sBackward = UnsafePointer(sT.pointer)
+            }
+            Activations.softmaxBackwardRows(sBackward, dP.pointer, rows: r, cols: t, valid: { $0 + 1 })
+            BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
+            BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: q, ldb: ld, c: dk, ldc: ld)
+        }
+        if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
+            for i in 0..<r {
+                let row = dQKV.pointer + i * ld
+                for j in 0..<d { row[j] *= s.qScale }
+                for j in d..<2 * d { row[j] *= s.kScale }
+                for j in 2 * d..<ld { row[j] *= s.vScale }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+/// A GPT-2 decoder: learned positions, pre-LayerNorm blocks, fused q|k|v (c_attn), causal
+/// multi-head attention, GELU MLP, tied head. The forward pass is the model's ordinary forward;
+/// GIM only changes the backward (`GPT2Backward`). On GPT-2 the knobs that apply are
+/// freeze_norm (LayerNorm's σ), the attention softmax temperature and the q/k/v scales; there
+/// is no gated MLP, so gate/up scales change nothing.
+public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
+    public let weights: GPT2Weights
+    public var config: GPT2Config { weights.config }
+
+    /// The longest prompt a forward pass keeps activations for (as `LlamaModel`).
+    public static let maxPromptTokens = 1024
+
+    public init(weights: GPT2Weights) {
+        self.weights = weights
+    }
+
+    // MARK: CausalLanguageModel
+
+    public var architecture: String { "gpt2" }
+    public var vocabSize: Int { config.vocabSize }
+    public var dim: Int { config.dim }
+    public var layerCount: Int { config.layers }
+    public var headCount: Int { config.heads }
+    public var headDim: Int { config.headDim }
+    public var contextLength: Int { config.contextLength }
+    public var parameterCount: Int { config.parameterCount }
+    public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
+    public var outputHead: FloatBuffer { weights.output }
+    public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
+        try forward(tokens, embeddings: embeddings)
+    }
+    public func makeBackward(length: Int) -> BackwardPass { GPT2Backward(model: self, length: length) }
+
+    /// Matrix FLOPs per token and layer: c_attn, attn.c_proj, c_fc, mlp.c_proj.
+    private var linearFLOPsPerRow: Double {
+        let c = config
+        let attention: Int = 4 * c.dim * c.dim      // c_attn (3·D·D) and c_proj (D·D)
+        let mlp: Int = 2 * c.ffnDim * c.dim         // c_fc and c_proj
+        return 2 * Double(attention + mlp)
+    }
+    public func forwardFLOPs(tokens t: Int) -> Double {
+        let c = config
+        let attention = Double(c.heads) * 4 * Double(t * t * c.headDim)
+        return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention) + 2 * Double(c.vocabSize * c.dim)
+    }
+    public func backwardFLOPs(tokens t: Int) -> Double {
+        let c = config
+        let attention = Double(c.heads) * 8 * Double(t * t * c.headDim)
+        return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention)
+    }
+
+    /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
+    /// `embeddings` ([T, D]), when given, replaces the wte lookup (positions are still added).
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> GPT2ForwardCache {
+        let c = config
+        guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
+        guard tokens.count <= c.contextLength else {
+            throw ModelError.badInput("the prompt has \(tokens.count) tokens; the model's context holds \(c.contextLength)")
+        }
+        guard tokens.count <= Self.maxPromptTokens else {
+            throw ModelError.badInput("the prompt has \(tokens.count) tokens; at most \(Self.maxPromptTokens) can be attributed (the kept attention activations grow with the square of the length)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
+            throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
+        }
+        let t = tokens.count, d = c.dim, f = c.ffnDim
+        let cache = GPT2ForwardCache(config: c, tokens: tokens)
+
+        // e = wte(ids): [T, D]
+        if let embeddings {
+            guard embeddings.count == t * d else {
+                throw ModelError.badInput("embeddings have \(embeddings.count) values, expected \(t * d)")
+            }
+            embeddings.withUnsafeBufferPointer { cache.embeddings.pointer.update(from: $0.baseAddress!, count: t * d) }
+        } else {
+            for (row, id) in tokens.enumerated() {
+                (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
+            }
+        }
+        // x = e + wpe[0..<T]
+        let x0 = cache.layers[0].xIn.pointer, e = cache.embeddings.pointer, wpe = weights.positionEmbedding.pointer
+        for i in 0..<t * d { x0[i] = e[i] + wpe[i] }
+
+        let xn = FloatBuffer(count: t * d)      // [T, D] a LayerNorm's output
+        let act = FloatBuffer(count: t * f)     // [T, F] gelu(fc)
+        for (l, lw) in weights.layers.enumerated() {
+            let lc = cache.layers[l]
+
+            // Attention block: xMid = xIn + c_proj(attention(c_attn(ln_1(xIn))))
+            LayerNorm.forward(lc.xIn.pointer, lw.ln1Weight.pointer, lw.ln1Bias.pointer, xn.pointer,
+                              mean: lc.mean1.pointer, invStd: lc.invStd1.pointer, rows: t, dim: d, eps: c.layerNormEps)
+            Self.fillRows(lc.qkv, with: lw.bqkv, rows: t)
+            BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: 3 * d,
+                        accumulate: true)
+            attentionForward(lc, layer: l, tokens: t)
+            lc.xMid.copy(from: lc.xIn)
+            Self.addRows(lc.xMid, lw.bo, rows: t)
+            BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: d, outFeatures: d,
+                        accumulate: true)
+
+            // MLP block: xOut = xMid + c_proj(gelu(c_fc(ln_2(xMid))))
+            LayerNorm.forward(lc.xMid.pointer, lw.ln2Weight.pointer, lw.ln2Bias.pointer, xn.pointer,
+                              mean: lc.mean2.pointer, invStd: lc.invStd2.pointer, rows: t, dim: d, eps: c.layerNormEps)
+            Self.fillRows(lc.fc, with: lw.bFc, rows: t)
+            BLAS.linear(xn.pointer, lw.wFc.pointer, lc.fc.pointer, rows: t, inFeatures: d, outFeatures: f, accumulate: true)
+            for i in 0..<t * f { act[i] = Activations.gelu(lc.fc[i], c.activation) }
+            let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
+            next.copy(from: lc.xMid)
+            Self.addRows(next, lw.bProj, rows: t)
+            BLAS.linear(act.pointer, lw.wProj.pointer, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
+        }
+        LayerNorm.forward(cache.xOut.pointer, weights.outputNormWeight.pointer, weights.outputNormBias.pointer,
+                          cache.hidden.pointer, mean: cache.meanOut.pointer, invStd: cache.invStdOut.pointer,
+                          rows: t, dim: d, eps: c.layerNormEps)
+        return cache
+    }
+
+    /// Every row of y ([rows, bias.count]) set to the bias.
+    static func fillRows(_ y: FloatBuffer, with bias: FloatBuffer, rows: Int) {
+        let n = bias.count
+        for r in 0..<rows { (y.pointer + r * n).update(from: bias.pointer, count: n) }
+    }
+
+    /// The bias added to every row of y ([rows, bias.count]).
+    static func addRows(_ y: FloatBuffer, _ bias: FloatBuffer, rows: Int) {
+        let n = bias.count
+        for r in 0..<rows {
+            let row = y.pointer + r * n
+            for j in 0..<n { row[j] += bias[j] }
+        }
+    }
+
+    /// Causal multi-head attention for every head: scores, probs and ctx of the layer cache.
+    ///   scores_h = q_h · k_hᵀ · scale   [T, T]   (scale = 1/√headDim, / (layer+1) if configured)
+    ///   probs_h  = softmax(scores_h) over j ≤ i
+    ///   ctx_h    = probs_h · v_h         [T, headDim]
+    private func attentionForward(_ lc: GPT2LayerCache, layer: Int, tokens t: Int) {
+        let c = config, hd = c.headDim, d = c.dim, ld = 3 * d
+        let scale = c.attentionScale(layer: layer)
+        for h in 0..<c.heads {
+            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + d + h * hd, v = lc.qkv.pointer + 2 * d + h * hd
+            let s = lc.scores.pointer + h * t * t, p = lc.probs.pointer + h * t * t
+            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
+            Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
+            BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: lc.ctx.pointer + h * hd, ldc: d)
+        }
+    }
+
+    /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]
+    public func logits(_ pass: ForwardPass, at position: Int) -> [Float] {
+        let c = config, cache = pass as! GPT2ForwardCache
+        precondition(position >= 0 && position < cache.length)
+        var out = [Float](repeating: 0, count: c.vocabSize)
+        out.withUnsafeMutableBufferPointer { o in
+            BLAS.matvec(weights.output.pointer, cache.hidden.pointer + position * c.dim, o.baseAddress!,
+                        outFeatures: c.vocabSize, inFeatures: c.dim)
+        }
+        return out
+    }
+}
