@@ -58,5 +58,16 @@ python3 -c "print('word ' * 3000)" > "$tmp/huge.txt"
 check "error: prompt too long" expect_error huge "at most 1024" "$gim" explain --model "$model" --prompt-file "$tmp/huge.txt"
 check "control characters are shown escaped" bash -c "'$gim' predict --model '$model' --prompt \"\$(printf 'a\tb\x01c')\" | grep -q 'u{1}'"
 
+"$gim" evaluate --model "$model" --prompts data/prompts.jsonl --limit 3 --bootstrap 200 --json > "$tmp/eval.json" 2> "$tmp/eval.err"
+check "evaluate: 3 prompts scored for GIM, plain and random" py "
+import json
+d = json.load(open('$tmp/eval.json'))
+assert d['evaluated'] == 3, d['evaluated']
+assert set(d['summary']) >= {'gim', 'plain', 'random'} or len(d['summary']) >= 3, d['summary'].keys()
+assert len(d['prompts']) == 3
+"
+printf '{"prompt": "ok"}\nnot json\n' > "$tmp/bad.jsonl"
+check "error: malformed prompt set" expect_error badjsonl "bad.jsonl:2" "$gim" evaluate --model "$model" --prompts "$tmp/bad.jsonl"
+
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
