@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
@@ -19,11 +20,19 @@ let package = Package(
             name: "GIMEngine",
             dependencies: ["COpenBLAS"]
         ),
+        // ncursesw (wide characters) for the explorer; the engine never links it.
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        // The terminal explorer: pure state, reducer and render, plus one ncurses surface.
+        .target(
+            name: "GIMExplorer",
+            dependencies: ["GIMEngine", "CNcurses", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
         // The command-line interface.
         .executableTarget(
             name: "gim",
             dependencies: [
                 "GIMEngine",
+                "GIMExplorer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -36,6 +45,11 @@ let package = Package(
             name: "GIMEngineTests",
             dependencies: ["GIMEngine"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "GIMExplorerTests",
+            dependencies: ["GIMExplorer", "GIMEngine"],
+            exclude: ["Snapshots"]
         ),
     ],
     swiftLanguageModes: [.v5]

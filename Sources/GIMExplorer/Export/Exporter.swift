@@ -1,0 +1,226 @@
+import Foundation
+import GIMEngine
+
+/// Writes what is on screen to files: JSON with every number, and a standalone HTML page
+/// (inline CSS, no scripts) whose tokens are coloured with the same theme and the same
+/// per-view heat levels as the terminal.
+public enum Exporter {
+    /// The JSON document (keys in the Python package's snake_case style).
+    public struct Document: Encodable {
+        public struct Token: Encodable {
+            let index: Int
+            let id: Int
+            let text: String
+            /// False for positions after the target (their attribution is 0 by construction).
+            let attributed: Bool
+            let gim: Float
+            let plain: Float
+            /// Each view scaled to max |a| = 1, GIM minus plain.
+            let difference: Float
+            let gim_rank: Int?
+            let plain_rank: Int?
+            let gim_level: Int
+            let plain_level: Int
+        }
+        public struct Candidate: Encodable {
+            let id: Int
+            let text: String
+            let probability: Double
+            let logit: Float
+        }
+        let model: String
+        let prompt: String
+        let view: String
+        let theme: String
+        let target_position: Int
+        let target_token_id: Int
+        let target_token: String
+        let target_probability: Double
+        let foil_token_id: Int?
+        let foil_token: String?
+        /// "logit" or "logit(target) - logit(foil)".
+        let explained: String
+        let target_logit: Float
+        let baseline: String
+        let settings: [String: Double]
+        let freeze_norm: Bool
+        let gim_max_abs: Float
+        let plain_max_abs: Float
+        let tokens: [Token]
+        let predictions: [Candidate]
+        let timing_ms: [String: Double]
+    }
+
+    public static func document(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: String) -> Document {
+        let count = min(r.targetPosition + 1, r.tokenIDs.count)
+        let gimScale = HeatScale(r.gim, count: count), plainScale = HeatScale(r.plain, count: count)
+        let gimRanks = HeatScale.ranks(r.gim, count: count), plainRanks = HeatScale.ranks(r.plain, count: count)
+        let difference = HeatScale.difference(gim: r.gim, plain: r.plain, count: count)
+        let tokens = r.tokenIDs.indices.map { i in
+            Document.Token(index: i, id: r.tokenIDs[i], text: r.tokenTexts[i], attributed: i < count,
+                           gim: r.gim[i], plain: r.plain[i], difference: difference[i],
+                           gim_rank: gimRanks[i], plain_rank: plainRanks[i],
+                           gim_level: gimScale.level(r.gim[i]), plain_level: plainScale.level(r.plain[i]))
+        }
+        var timing = ["gim": r.gimMilliseconds]
+        if let p = r.plainMilliseconds { timing["plain"] = p }
+        if let f = r.forwardMilliseconds { timing["forward"] = f }
+        let s = r.settings
+        return Document(
+            model: model, prompt: r.prompt, view: view.rawValue, theme: theme,
+            target_position: r.targetPosition, target_token_id: r.targetID, target_token: r.targetText,
+            target_probability: r.targetProbability, foil_token_id: r.foilID, foil_token: r.foilText,
+            explained: r.foilID == nil ? "logit" : "logit(target) - logit(foil)", target_logit: r.targetLogit,
+            baseline: "inferred (the tokenizer's space token)",
+            settings: ["softmax_temperature": Double(s.softmaxTemperature), "q_scale": Double(s.qScale),
+                       "k_scale": Double(s.kScale), "v_scale": Double(s.vScale), "gate_scale": Double(s.gateScale),
+                       "up_scale": Double(s.upScale)],
+            freeze_norm: s.freezeNorm, gim_max_abs: gimScale.maxMagnitude, plain_max_abs: plainScale.maxMagnitude,
+            tokens: tokens,
+            predictions: r.predictions.map { Document.Candidate(id: $0.id, text: $0.text, probability: $0.probability, logit: $0.logit) },
+            timing_ms: timing)
+    }
+
+    public static func json(_ document: Document) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(document)
+    }
+
+    // MARK: HTML
+
+    public static func html(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme) -> String {
+        let count = min(r.targetPosition + 1, r.tokenIDs.count)
+        let text = theme.style(.text)
+        let page = text.background.rgb?.hex ?? "Canvas"
+        let ink = text.foreground.rgb?.hex ?? "CanvasText"
+        let dim = theme.style(.dim).foreground.rgb?.hex ?? ink
+        let accent = theme.style(.accent).foreground.rgb?.hex ?? ink
+
+        var rows: [(String, [Float])] = []
+        switch view {
+        case .heat, .table: rows = [(Renderer.gimTitle(r.settings), r.gim), ("plain gradient", r.plain)]
+        case .difference: rows = [("GIM − plain, each scaled to ±1", HeatScale.difference(gim: r.gim, plain: r.plain, count: count))]
+        }
+
+        var body = ""
+        body += "<h1>GIM Explorer</h1>\n<p class=\"meta\">\(escape(model)) · explains <b>\(escape(quoted(r.targetText)))</b>"
+        if let foil = r.foilText { body += " − <b>\(escape(quoted(foil)))</b>" }
+        body += " after \(escape(quoted(r.tokenTexts[r.targetPosition]))) (position \(r.targetPosition)) · "
+        body += "\(r.foilID == nil ? "logit" : "logit difference") \(escape(HeatScale.format(r.targetLogit)))<br>"
+        body += "knobs: " + Knob.allCases.map { "\($0.label) \($0.formatted(r.settings))" }.joined(separator: " · ") + "</p>\n"
+        body += "<p class=\"meta\">prompt: <code>\(escape(r.prompt))</code></p>\n"
+
+        for (title, values) in rows {
+            let scale = HeatScale(values, count: count)
+            body += "<h2>\(escape(title))</h2>\n<div class=\"tokens\">"
+            for i in r.tokenTexts.indices {
+                let attributed = i < count
+                let level = attributed ? scale.level(values[i]) : 0
+                let label = Sanitizer.visible(r.tokenTexts[i])
+                var classes = ["tok"]
+                if i == r.targetPosition { classes.append("target") }
+                if !attributed { classes.append("after") }
+                let tip = "#\(i) id \(r.tokenIDs[i]): \(attributed ? HeatScale.format(values[i]) : "after the target")"
+                body += "<span class=\"\(classes.joined(separator: " "))\" style=\"\(tokenStyle(level, theme: theme))\" title=\"\(escape(tip))\">\(escape(label.isEmpty ? "∅" : label))</span>"
+            }
+            body += "</div>\n" + legendHTML(scale, theme: theme)
+        }
+
+        body += "<h2>Values</h2>\n<table><tr><th>pos</th><th>token</th><th>id</th><th>GIM</th><th>rank</th><th>plain</th><th>rank</th></tr>\n"
+        let gimRanks = HeatScale.ranks(r.gim, count: count), plainRanks = HeatScale.ranks(r.plain, count: count)
+        for i in r.tokenTexts.indices {
+            let attributed = i < count
+            body += "<tr\(i == r.targetPosition ? " class=\"target\"" : "")><td>\(i)</td><td><code>\(escape(Sanitizer.visible(r.tokenTexts[i])))</code></td><td>\(r.tokenIDs[i])</td>"
+            body += "<td>\(attributed ? escape(HeatScale.format(r.gim[i])) : "—")</td><td>\(gimRanks[i].map { "#\($0)" } ?? "")</td>"
+            body += "<td>\(attributed ? escape(HeatScale.format(r.plain[i])) : "—")</td><td>\(plainRanks[i].map { "#\($0)" } ?? "")</td></tr>\n"
+        }
+        body += "</table>\n"
+        body += "<h2>Next token at position \(r.targetPosition)</h2>\n<ol>"
+        for p in r.predictions {
+            body += "<li><code>\(escape(quoted(p.text)))</code> \(String(format: "%.2f%%", p.probability * 100))\(p.id == r.targetID ? " ← target" : "")\(p.id == r.foilID ? " ← foil" : "")</li>"
+        }
+        body += "</ol>\n"
+
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>GIM attribution: \(escape(Layout.fit(r.prompt, width: 60)))</title>
+        <style>
+        body { background: \(page); color: \(ink); font-family: ui-monospace, Menlo, Consolas, monospace; margin: 2em; }
+        .meta { color: \(dim); }
+        h1, h2 { color: \(accent); font-weight: 600; }
+        .tokens { line-height: 2.2; white-space: pre-wrap; }
+        .tok { white-space: pre; padding: 0.15em 0; border-right: 1px solid \(dim); }
+        .tok.target { text-decoration: underline; font-weight: bold; }
+        .tok.after { color: \(dim); }
+        table { border-collapse: collapse; } td, th { padding: 0.1em 0.8em; text-align: right; }
+        td:nth-child(2) { text-align: left; } tr.target { font-weight: bold; }
+        .legend span { display: inline-block; width: 1.2em; }
+        </style></head><body>
+        \(body)</body></html>
+
+        """
+    }
+
+    /// The same colours as the terminal's truecolour view; a theme without colours (monochrome)
+    /// marks magnitude with an underline as thick as the level, dashed when negative.
+    static func tokenStyle(_ level: Int, theme: Theme) -> String {
+        guard let heat = theme.heat else {
+            guard level != 0 else { return "" }
+            return "border-bottom: \(abs(level))px \(level < 0 ? "dashed" : "solid") currentColor;"
+        }
+        let bg = heat.background(level: level)
+        let fg = level == 0 ? (theme.style(.text).foreground.rgb ?? heat.text(on: bg)) : heat.text(on: bg)
+        return "background: \(bg.hex); color: \(fg.hex);"
+    }
+
+    static func legendHTML(_ scale: HeatScale, theme: Theme) -> String {
+        let m = HeatScale.format(scale.maxMagnitude).dropFirst()
+        var s = "<p class=\"legend meta\">−\(escape(String(m))) "
+        for l in -Role.heatLevels...Role.heatLevels {
+            s += "<span style=\"\(tokenStyle(l, theme: theme))\">\(theme.heat == nil ? String(HeatScale.glyph(l)) : "&nbsp;")</span>"
+        }
+        return s + " +\(escape(String(m))) (scaled to this row's largest |value|)</p>\n"
+    }
+
+    static func quoted(_ s: String) -> String { "\"" + Sanitizer.visible(s) + "\"" }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    // MARK: Files
+
+    /// Writes `gim-YYYYMMDD-HHMMSS.json` and `.html` into `directory` (a suffix keeps earlier
+    /// exports) and returns their paths.
+    public static func write(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
+                             directory: URL, date: Date = Date()) throws -> [String] {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let stem = "gim-" + formatter.string(from: date)
+        var base = directory.appendingPathComponent(stem)
+        var n = 2
+        let fm = FileManager.default
+        while fm.fileExists(atPath: base.path + ".json") || fm.fileExists(atPath: base.path + ".html") {
+            base = directory.appendingPathComponent("\(stem)-\(n)")
+            n += 1
+        }
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let jsonURL = base.appendingPathExtension("json"), htmlURL = base.appendingPathExtension("html")
+        try json(document(r, view: view, model: model, theme: theme.name)).write(to: jsonURL)
+        try Data(html(r, view: view, model: model, theme: theme).utf8).write(to: htmlURL)
+        return [jsonURL.path, htmlURL.path]
+    }
+}

@@ -1,0 +1,165 @@
+/// The key table (htop style): every binding in one list, which the reducer, the footer, the
+/// help overlay and the README all read, so they cannot disagree.
+///
+/// Editing and commanding never fight over a key: in the prompt every printable key is text and
+/// the knobs live on function keys and Alt combinations; Tab or Esc switches to command mode,
+/// where letters are commands.
+public enum KeyMap {
+    public enum Context: Sendable {
+        /// Any mode (function keys, Ctrl combinations).
+        case everywhere
+        /// Typing the prompt.
+        case edit
+        /// Command mode.
+        case command
+        /// Typing a target or foil token.
+        case entry
+    }
+
+    public struct Binding: Sendable {
+        public let keys: [Key]
+        public let action: Action
+        public let context: Context
+        /// Help text: which keys (as written in the overlay) and what they do; nil for a key
+        /// already described by a neighbour (the upper-case twin of a knob key).
+        public let help: (keys: String, text: String)?
+        public let group: String
+    }
+
+    private static func bind(_ keys: [Key], _ action: Action, _ context: Context, _ group: String,
+                             _ help: (String, String)? = nil) -> Binding {
+        Binding(keys: keys, action: action, context: context, help: help.map { (keys: $0.0, text: $0.1) }, group: group)
+    }
+
+    public static let bindings: [Binding] = [
+        // Everywhere.
+        bind([.function(1)], .toggleHelp, .everywhere, "General", ("F1 ?", "this help")),
+        bind([.function(10), .ctrl("c"), .ctrl("q")], .quit, .everywhere, "General", ("F10 ^C ^Q", "quit")),
+        bind([.function(2)], .cycleView, .everywhere, "General", ("F2 d", "heat / diff / table")),
+        bind([.function(3)], .cycleTheme, .everywhere, "General", ("F3 s", "next colour theme")),
+        bind([.function(5)], .rerun, .everywhere, "General", ("F5 Space", "attribute again")),
+        bind([.function(6)], .export, .everywhere, "General", ("F6 e", "export JSON + HTML")),
+        bind([.pageUp], .scroll(-5), .everywhere, "General", ("PgUp PgDn", "scroll panes, table")),
+        bind([.pageDown], .scroll(5), .everywhere, "General"),
+        bind([.ctrl("l")], .redraw, .everywhere, "General", ("^L", "repaint")),
+
+        // Typing the prompt.
+        bind([.enter], .submit, .edit, "Prompt", ("Enter", "attribute now")),
+        bind([.tab, .escape], .toggleMode, .edit, "Prompt", ("Tab Esc", "command mode")),
+        bind([.left, .ctrl("b")], .cursorLeft, .edit, "Prompt", ("← → Home End", "move (^B ^F ^A ^E)")),
+        bind([.right, .ctrl("f")], .cursorRight, .edit, "Prompt"),
+        bind([.home, .ctrl("a")], .cursorHome, .edit, "Prompt"),
+        bind([.end, .ctrl("e")], .cursorEnd, .edit, "Prompt"),
+        bind([.backspace], .deleteBackward, .edit, "Prompt", ("Backspace Del", "delete (^D)")),
+        bind([.delete, .ctrl("d")], .deleteForward, .edit, "Prompt"),
+        bind([.ctrl("w")], .deleteWordBackward, .edit, "Prompt", ("^W ^U ^K", "cut word/start/end")),
+        bind([.ctrl("u")], .killToStart, .edit, "Prompt"),
+        bind([.ctrl("k")], .killToEnd, .edit, "Prompt"),
+        bind([.up], .historyPrevious, .edit, "Prompt", ("↑ ↓", "prompt history")),
+        bind([.down], .historyNext, .edit, "Prompt"),
+
+        // Command mode: knobs.
+        bind([.char("f")], .step(.freezeNorm, 1), .command, "Knobs", ("f", "freeze_norm on/off")),
+        bind([.char("t")], .step(.temperature, -1), .command, "Knobs", ("t T", "temperature − / +")),
+        bind([.char("T")], .step(.temperature, 1), .command, "Knobs"),
+        bind([.char("q")], .step(.q, -1), .command, "Knobs", ("q Q k K v V", "q, k, v scales − / +")),
+        bind([.char("Q")], .step(.q, 1), .command, "Knobs"),
+        bind([.char("k")], .step(.k, -1), .command, "Knobs"),
+        bind([.char("K")], .step(.k, 1), .command, "Knobs"),
+        bind([.char("v")], .step(.v, -1), .command, "Knobs"),
+        bind([.char("V")], .step(.v, 1), .command, "Knobs"),
+        bind([.char("g")], .step(.gate, -1), .command, "Knobs", ("g G u U", "gate, up scales − / +")),
+        bind([.char("G")], .step(.gate, 1), .command, "Knobs"),
+        bind([.char("u")], .step(.up, -1), .command, "Knobs"),
+        bind([.char("U")], .step(.up, 1), .command, "Knobs"),
+        bind([.char("r")], .resetKnobs, .command, "Knobs", ("r", "reset to defaults")),
+        bind([.char("0")], .allKnobsOff, .command, "Knobs", ("0", "all off (= plain)")),
+        bind([.char("1")], .preset014, .command, "Knobs", ("1", "gim-explain 0.1.4")),
+
+        // Command mode: what is explained.
+        bind([.up], .selectPrediction(-1), .command, "Target", ("↑ ↓ Enter", "pick from the list")),
+        bind([.down], .selectPrediction(1), .command, "Target"),
+        bind([.enter], .targetSelected, .command, "Target"),
+        bind([.char("a")], .targetArgmax, .command, "Target", ("a", "most likely token")),
+        bind([.char("c")], .toggleFoil, .command, "Target", ("c", "foil = selected / off")),
+        bind([.char("/")], .beginEntry(.target), .command, "Target", ("/ \\", "type target / foil")),
+        bind([.char("\\")], .beginEntry(.foil), .command, "Target"),
+        bind([.left, .char("[")], .moveTarget(-1), .command, "Target", ("← → [ ]", "target position")),
+        bind([.right, .char("]")], .moveTarget(1), .command, "Target"),
+        bind([.home], .targetFirst, .command, "Target", ("Home End $", "first / last position")),
+        bind([.end, .char("$")], .targetLast, .command, "Target"),
+
+        // Command mode: view and modes.
+        bind([.char("d")], .cycleView, .command, "View"),
+        bind([.char("s")], .cycleTheme, .command, "View"),
+        bind([.char("e")], .export, .command, "View"),
+        bind([.char("?")], .toggleHelp, .command, "View"),
+        bind([.tab, .escape, .char("i")], .toggleMode, .command, "View", ("Tab Esc i", "back to the prompt")),
+        bind([.char(" ")], .rerun, .command, "View"),
+
+        // Entering a token.
+        bind([.enter], .commitEntry, .entry, "Token entry", ("Enter", "use it (#123 = id)")),
+        bind([.escape, .tab], .cancelEntry, .entry, "Token entry", ("Esc", "cancel")),
+        bind([.left], .cursorLeft, .entry, "Token entry"),
+        bind([.right], .cursorRight, .entry, "Token entry"),
+        bind([.home, .ctrl("a")], .cursorHome, .entry, "Token entry"),
+        bind([.end, .ctrl("e")], .cursorEnd, .entry, "Token entry"),
+        bind([.backspace], .deleteBackward, .entry, "Token entry"),
+        bind([.delete, .ctrl("d")], .deleteForward, .entry, "Token entry"),
+        bind([.ctrl("u")], .killToStart, .entry, "Token entry"),
+    ]
+
+    /// The action of a key in a mode, or nil when the key does nothing there.
+    public static func action(for key: Key, in mode: ExplorerState.Mode) -> Action? {
+        let context: Context
+        switch mode {
+        case .edit: context = .edit
+        case .command: context = .command
+        case .entry: context = .entry
+        }
+        if let b = bindings.first(where: { $0.context == context && $0.keys.contains(key) }) { return b.action }
+        // While typing text, printable keys and pastes are text: they never reach the command table.
+        switch (context, key) {
+        case (.edit, .char(let c)), (.entry, .char(let c)): return .insert(String(c))
+        case (.edit, .paste(let s)), (.entry, .paste(let s)): return .insert(s)
+        // Alt-key in the prompt runs the command-mode key (Alt-t lowers the temperature).
+        case (.edit, .alt(let c)): return bindings.first { $0.context == .command && $0.keys.contains(.char(c)) }?.action
+        default: break
+        }
+        return bindings.first { $0.context == .everywhere && $0.keys.contains(key) }?.action
+    }
+
+    /// The footer's hints for a mode, most important first (the footer shows what fits).
+    public static func footer(for mode: ExplorerState.Mode, help: Bool) -> [(key: String, text: String)] {
+        if help { return [("any key", "closes help"), ("F10", "quit")] }
+        switch mode {
+        case .edit:
+            return [("Enter", "attribute"), ("Tab", "commands"), ("Alt-key", "command"), ("↑↓", "history"),
+                    ("F2", "view"), ("F6", "export"), ("F1", "help"), ("F10", "quit")]
+        case .command:
+            return [("Tab", "prompt"), ("f", "norm"), ("t/T", "temp"), ("q/Q k/K v/V", "qkv"), ("g/G u/U", "gate up"),
+                    ("r", "reset"), ("0", "off"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
+                    ("d", "view"), ("e", "export"), ("?", "help"), ("F10", "quit")]
+        case .entry:
+            return [("Enter", "use token"), ("#id", "by id"), ("Esc", "cancel")]
+        }
+    }
+
+    /// Help overlay rows grouped by section, in table order.
+    public static var helpSections: [(title: String, rows: [(keys: String, text: String)])] {
+        var sections: [(title: String, rows: [(keys: String, text: String)])] = []
+        for b in bindings {
+            guard let h = b.help else { continue }
+            if let i = sections.firstIndex(where: { $0.title == b.group }) {
+                sections[i].rows.append(h)
+            } else {
+                sections.append((b.group, [h]))
+            }
+        }
+        // Letters double as commands (F2 or d…): the General rows name both.
+        if let i = sections.firstIndex(where: { $0.title == "Prompt" }) {
+            sections[i].rows.append(("letters", "typed; Alt-key = cmd"))
+        }
+        return sections
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import GIMEngine
+
+/// The main area: what is shown before the first result, and the three views.
+extension Renderer {
+    mutating func mainArea(_ area: Rect) {
+        switch state.model {
+        case .loading(let path):
+            centered(["Loading the model…", path], in: area, role: .dim)
+            return
+        case .failed(let message):
+            centered(["The model could not be loaded:", message, "", "F10 quits; start again with --model PATH"],
+                     in: area, role: .warning)
+            return
+        case .ready:
+            break
+        }
+        if let f = state.failure {
+            centered(["Could not attribute this prompt:", f.message, "", "Edit the prompt or the knobs to try again."],
+                     in: area, role: .warning)
+            return
+        }
+        guard let r = state.result else {
+            if state.committedPrompt.isEmpty {
+                centered(["Type a prompt and press Enter (or pause typing) to see which tokens drive the next-token prediction.",
+                          "", "Tab switches to command mode for the knobs; F1 lists every key."], in: area, role: .dim)
+            } else {
+                centered(["\(Self.spinner[state.spinnerPhase % Self.spinner.count]) attributing…"], in: area, role: .dim)
+            }
+            return
+        }
+        let areas = Layout.mainAreas(area, paneCount: state.view == .heat ? 2 : 1, predictionRows: r.predictions.count) { width in
+            state.view == .table ? r.tokenTexts.count + 3 : 2 * TokenFlow(tokens: r.tokenTexts, width: width - 2).lineCount + 2
+        }
+        let count = min(r.targetPosition + 1, r.tokenTexts.count)
+        switch state.view {
+        case .heat:
+            heatPane(areas.panes[0], title: Self.gimTitle(r.settings), values: r.gim, result: r)
+            heatPane(areas.panes[1], title: "plain gradient", values: r.plain, result: r)
+        case .difference:
+            heatPane(areas.panes[0], title: "GIM − plain, each scaled to ±1",
+                     values: HeatScale.difference(gim: r.gim, plain: r.plain, count: count), result: r)
+        case .table:
+            tablePane(areas.panes[0], result: r)
+        }
+        if let p = areas.predictions { predictionsPanel(p, result: r) }
+    }
+
+    static func gimTitle(_ s: GIMSettings) -> String {
+        if s == .gim { return "GIM" }
+        if s.isPlain { return "GIM, all knobs off" }
+        return "GIM, knobs changed"
+    }
+
+    /// Lines centred in an area, each wrapped to its width.
+    mutating func centered(_ lines: [String], in area: Rect, role: Role) {
+        guard area.width > 2, area.height > 0 else { return }
+        let wrapped = lines.flatMap { Self.wrap($0, width: area.width - 2) }
+        let top = area.y + max(0, (area.height - wrapped.count) / 2)
+        for (i, line) in wrapped.enumerated() where top + i < area.maxY {
+            let x = area.x + max(0, (area.width - TextWidth.of(line)) / 2)
+            frame.put(line, x: x, y: top + i, role: role, limit: area.maxX)
+        }
+    }
+
+    /// Word-wraps to a width (a word longer than the width is cut).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 0 else { return [] }
+        if text.isEmpty { return [""] }
+        var lines: [String] = []
+        var line = ""
+        for word in Sanitizer.visible(text).split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+            let candidate = line.isEmpty ? word : line + " " + word
+            if TextWidth.of(candidate) <= width { line = candidate; continue }
+            if !line.isEmpty { lines.append(line) }
+            line = TextWidth.of(word) <= width ? word : Layout.fit(word, width: width)
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+}

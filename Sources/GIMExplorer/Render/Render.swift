@@ -1,0 +1,253 @@
+import Foundation
+import GIMEngine
+
+/// The whole screen as a pure function of the state and the terminal size: no clocks, no
+/// environment, no terminal. Snapshot tests compare its text; the ncurses surface draws it.
+///
+///     row 0        title bar: model, mode, timing of the last attribution
+///     row 1        the prompt
+///     row 2        GIM's knobs
+///     row 3        what is explained (target, foil, position, logit)
+///     rows 4…h-3   panes (GIM | plain, or difference, or table) and the prediction list
+///     row h-2      message line (or the token entry line)
+///     row h-1      key hints
+public func render(_ state: ExplorerState, width: Int, height: Int) -> Frame {
+    var r = Renderer(state: state, frame: Frame(width: width, height: height))
+    if width < Layout.minimumWidth || height < Layout.minimumHeight {
+        r.tooSmall()
+    } else {
+        r.screen()
+    }
+    return r.frame
+}
+
+struct Renderer {
+    let state: ExplorerState
+    var frame: Frame
+
+    var width: Int { frame.width }
+    var height: Int { frame.height }
+
+    // MARK: Too small
+
+    mutating func tooSmall() {
+        let lines = ["Terminal too small", "need \(Layout.minimumWidth)×\(Layout.minimumHeight), have \(width)×\(height)",
+                     "enlarge it, or F10 to quit"]
+        let top = max(0, (height - lines.count) / 2)
+        for (i, line) in lines.enumerated() where top + i < height {
+            let text = Layout.fit(line, width: width)
+            let x = max(0, (width - TextWidth.of(text)) / 2)
+            frame.put(text, x: x, y: top + i, role: i == 0 ? .warning : .dim, attributes: i == 0 ? .bold : [])
+        }
+    }
+
+    // MARK: The screen
+
+    mutating func screen() {
+        titleBar()
+        promptLine()
+        knobLine()
+        targetLine()
+        mainArea(Rect(x: 0, y: 4, width: width, height: height - 6))
+        messageLine()
+        footer()
+        if state.showHelp {
+            frame.cursor = nil
+            helpOverlay()
+        }
+    }
+
+    static let spinner = Array("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+
+    mutating func titleBar() {
+        frame.fill(Rect(x: 0, y: 0, width: width, height: 1), role: .title)
+        let mode: String
+        switch state.mode {
+        case .edit: mode = "EDIT"
+        case .command: mode = "COMMAND"
+        case .entry: mode = "TOKEN"
+        }
+        let model: String
+        switch state.model {
+        case .loading: model = "loading model…"
+        case .ready(let name): model = name
+        case .failed: model = "model failed to load"
+        }
+        var right = ""
+        if state.isComputing {
+            right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) computing…"
+        } else if case .loading = state.model {
+            right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) loading"
+        } else if let r = state.result {
+            right = Self.timing(r)
+            // On a narrow screen the model name matters more than the full breakdown.
+            if TextWidth.of(right) + 40 > width { right = String(format: "GIM %.0f ms", r.gimMilliseconds) }
+        }
+        let left = " GIM Explorer │ \(mode) │ "
+        let rightWidth = min(TextWidth.of(right), max(0, width - TextWidth.of(left) - 2))
+        frame.put(left, x: 0, y: 0, role: .title, attributes: .bold)
+        let modelRoom = width - TextWidth.of(left) - rightWidth - 2
+        frame.put(Layout.fit(model, width: modelRoom), x: TextWidth.of(left), y: 0, role: .title)
+        if rightWidth > 0 {
+            frame.put(Layout.fit(right, width: rightWidth) + " ", x: width - rightWidth - 1, y: 0, role: .title)
+        }
+    }
+
+    /// "GIM 58 ms · plain 61 ms · forward 95 ms", saying what was reused.
+    static func timing(_ r: AnalysisResult) -> String {
+        func ms(_ v: Double) -> String { v < 10 ? String(format: "%.1f ms", v) : String(format: "%.0f ms", v) }
+        var parts = ["GIM \(ms(r.gimMilliseconds))"]
+        parts.append(r.plainMilliseconds.map { "plain \(ms($0))" } ?? "plain cached")
+        parts.append(r.forwardMilliseconds.map { "forward \(ms($0))" } ?? "forward kept")
+        return parts.joined(separator: " · ")
+    }
+
+    mutating func promptLine() {
+        let y = 1
+        frame.put("›", x: 0, y: y, role: .accent, attributes: .bold)
+        let editor = state.editor
+        let hint = state.hasUncommittedEdit && !state.editor.text.isEmpty
+            ? (state.debounceMilliseconds > 0 ? " ⏎/pause" : " ⏎") : ""
+        let room = width - 3 - TextWidth.of(hint)
+        let (text, cursorX) = Self.window(editor.text, cursor: editor.cursor, width: room)
+        if editor.text.isEmpty {
+            frame.put(state.mode == .edit ? "type a prompt, Enter to attribute" : "(empty prompt: Tab to type one)",
+                      x: 2, y: y, role: .dim)
+        } else {
+            frame.put(text, x: 2, y: y, role: .text, limit: 2 + room)
+        }
+        if !hint.isEmpty { frame.put(hint, x: width - TextWidth.of(hint) - 1, y: y, role: .dim) }
+        if state.mode == .edit { frame.cursor = (2 + cursorX, y) }
+    }
+
+    /// The part of a long line shown so that the cursor stays visible, and the cursor's column
+    /// in it. Graphemes are sanitized one by one so the cursor index still lines up.
+    static func window(_ text: String, cursor: Int, width: Int) -> (String, Int) {
+        let graphemes = text.map { Sanitizer.visible($0) }
+        let widths = graphemes.map { TextWidth.of($0) }
+        let room = max(1, width - 1)  // one column for the cursor after the last character
+        var start = 0
+        var before = widths.prefix(cursor).reduce(0, +)
+        if before > room {
+            // Scrolled: a leading "…" takes one column.
+            while start < cursor && 1 + before > room {
+                before -= widths[start]
+                start += 1
+            }
+        }
+        var shown = start > 0 ? "…" : ""
+        var used = start > 0 ? 1 : 0
+        let cursorX = used + before
+        for i in start..<graphemes.count {
+            if used + widths[i] > width { break }
+            shown += graphemes[i]
+            used += widths[i]
+        }
+        return (shown, cursorX)
+    }
+
+    mutating func knobLine() {
+        let y = 2
+        let s = state.settings
+        let head = s.isPlain ? "knobs (all off)" : (s == .gim ? "knobs" : "knobs (changed)")
+        // Three spellings, from the most explicit to one that fits 40 columns.
+        let short = ["fn", "T", "q", "k", "v", "g", "u"]
+        for level in 0..<3 {
+            let items = Knob.allCases.enumerated().map { i, k -> (String, String, Bool) in
+                let label = level == 0 ? k.label : (level == 1 ? (k == .freezeNorm ? "norm" : k.label) : short[i])
+                var value = k.formatted(s)
+                if level == 2 && value.hasPrefix("0.") { value.removeFirst() }
+                return (label, value, k.isChanged(s))
+            }
+            let gap = level == 2 ? 1 : 2
+            let total = (level == 0 ? TextWidth.of(head) + 2 : 0)
+                + items.reduce(0) { $0 + TextWidth.of($1.0) + 1 + TextWidth.of($1.1) + gap }
+            if total > width && level < 2 { continue }
+            var x = level == 0 ? frame.put(head, x: 0, y: y, role: .dim) + 2 : 0
+            for (label, value, changed) in items {
+                x = frame.put(label + " ", x: x, y: y, role: .dim)
+                x = frame.put(value, x: x, y: y, role: changed ? .accent : .text, attributes: changed ? .bold : []) + gap
+            }
+            break
+        }
+    }
+
+    mutating func targetLine() {
+        let y = 3
+        guard let r = state.result, state.failure == nil else {
+            var what = "explains "
+            switch state.target {
+            case .argmax: what += "the most likely next token"
+            case .id(let id): what += "token #\(id)"
+            case .text(let t): what += quoted(t)
+            }
+            frame.put(Layout.fit(what, width: width), x: 0, y: y, role: .dim)
+            return
+        }
+        var x = frame.put("explains ", x: 0, y: y, role: .dim)
+        x = frame.put(quoted(r.targetText), x: x, y: y, role: .accent, attributes: .bold)
+        x = frame.put(String(format: " %.1f%%", r.targetProbability * 100), x: x, y: y, role: .dim)
+        if let foil = r.foilText {
+            x = frame.put(" − ", x: x, y: y, role: .text)
+            x = frame.put(quoted(foil), x: x, y: y, role: .accent)
+            x = frame.put(String(format: " %.1f%%", (r.foilProbability ?? 0) * 100), x: x, y: y, role: .dim)
+        }
+        let at = r.targetPosition < r.tokenTexts.count ? quoted(r.tokenTexts[r.targetPosition]) : "?"
+        x = frame.put("  after \(at) @\(r.targetPosition)", x: x, y: y, role: .text)
+        x = frame.put("  \(r.foilID == nil ? "logit" : "logit diff") \(HeatScale.format(r.targetLogit))", x: x, y: y, role: .dim)
+        if state.target == .argmax { frame.put("  (most likely)", x: x, y: y, role: .dim) }
+    }
+
+    func quoted(_ s: String) -> String { "\"" + Sanitizer.visible(s) + "\"" }
+
+    // MARK: Message and footer
+
+    mutating func messageLine() {
+        let y = height - 2
+        if case .entry(let purpose) = state.mode {
+            let label = purpose == .target ? "target token› " : "foil token› "
+            let x = frame.put(label, x: 0, y: y, role: .accent, attributes: .bold)
+            let hint = "  (#123 = id · Enter · Esc)"
+            let room = width - x - TextWidth.of(hint) - 1
+            let (text, cursorX) = Self.window(state.entry.text, cursor: state.entry.cursor, width: room)
+            frame.put(text, x: x, y: y, role: .text, limit: x + room)
+            frame.put(hint, x: width - TextWidth.of(hint) - 1, y: y, role: .dim)
+            frame.cursor = (x + cursorX, y)
+            return
+        }
+        if let m = state.message {
+            frame.put(Layout.fit(m.text, width: width - 1), x: 0, y: y, role: m.isError ? .warning : .accent,
+                      attributes: m.isError ? .bold : [])
+            return
+        }
+        let depth: String
+        switch state.colorDepth {
+        case .truecolor: depth = "truecolour"
+        case .ansi256: depth = "256 colours"
+        case .ansi8: depth = "8 colours"
+        case .mono: depth = "monochrome"
+        }
+        let status = "view \(state.view.title) · theme \(state.themeName) · \(depth) · ? or F1 for help"
+        frame.put(Layout.fit(status, width: width - 1), x: 0, y: y, role: .dim)
+    }
+
+    mutating func footer() {
+        let y = height - 1
+        let items = KeyMap.footer(for: state.mode, help: state.showHelp)
+        func need(_ item: (key: String, text: String)) -> Int { TextWidth.of(item.key) + TextWidth.of(item.text) + 3 }
+        // The last two hints (help and quit) always show; the others fill the room before them.
+        let pinned = Array(items.suffix(2))
+        let pinnedWidth = pinned.reduce(0) { $0 + need($1) }
+        var shown: [(key: String, text: String)] = []
+        var used = 0
+        for item in items.dropLast(2) where used + need(item) + pinnedWidth <= width {
+            shown.append(item)
+            used += need(item)
+        }
+        var x = 0
+        for (key, text) in shown + pinned where x + TextWidth.of(key) + TextWidth.of(text) + 3 <= width {
+            x = frame.put(" \(key) ", x: x, y: y, role: .key)
+            x = frame.put(text, x: x, y: y, role: .dim) + 1
+        }
+    }
+}

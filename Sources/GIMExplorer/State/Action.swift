@@ -1,0 +1,68 @@
+/// What a key means, once the key table has looked it up in the current mode.
+public enum Action: Equatable, Sendable {
+    // Editing the prompt (or the token entry line).
+    case insert(String)
+    case deleteBackward, deleteForward, deleteWordBackward, killToEnd, killToStart
+    case cursorLeft, cursorRight, cursorHome, cursorEnd
+    case historyPrevious, historyNext
+    /// Enter on the prompt: attribute it now and remember it.
+    case submit
+
+    // Modes and overlays.
+    case toggleMode
+    case enterEditMode
+    case toggleHelp
+    case redraw
+    case quit
+
+    // Knobs.
+    /// One step up (+1) or down (−1); freeze_norm toggles.
+    case step(Knob, Int)
+    case resetKnobs
+    case allKnobsOff
+    case preset014
+
+    // Target, foil, position.
+    case selectPrediction(Int)
+    case targetSelected
+    case toggleFoil
+    case targetArgmax
+    case moveTarget(Int)
+    case targetFirst, targetLast
+    case beginEntry(ExplorerState.EntryPurpose)
+    case commitEntry, cancelEntry
+
+    // View.
+    case cycleView
+    case cycleTheme
+    case scroll(Int)
+    case export
+    case rerun
+}
+
+/// What the reducer asks the outside world to do; the run loop carries it out.
+public enum Effect: Equatable, Sendable {
+    /// Send to the attribution worker (it keeps only the newest).
+    case analyze(AnalysisRequest)
+    /// Report `.debounceElapsed(generation)` after this many milliseconds.
+    case scheduleDebounce(generation: Int, milliseconds: Int)
+    /// Write the current view to JSON and HTML.
+    case export
+    /// Repaint the whole terminal (Ctrl-L).
+    case redraw
+    case quit
+}
+
+/// Everything that can happen to the state.
+public enum Event: Equatable, Sendable {
+    case key(Key)
+    case debounceElapsed(generation: Int)
+    case modelLoaded(name: String)
+    case modelFailed(String)
+    case analysisFinished(AnalysisResult)
+    case analysisFailed(requestID: Int, message: String)
+    /// A line for the message bar (export done, a theme problem…).
+    case notify(String, isError: Bool)
+    /// Time passes (animates the spinner while computing).
+    case tick
+}

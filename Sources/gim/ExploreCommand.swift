@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import GIMEngine
+import GIMExplorer
+
+/// `gim explore`: the interactive terminal explorer (the default command).
+struct Explore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Type a prompt and watch which tokens drive the next-token prediction: GIM beside the plain gradient, knobs tuned live.",
+        discussion: """
+        Letters typed go into the prompt; Enter (or a pause in typing) attributes it. Tab or Esc switches to \
+        command mode, where letters turn GIM's knobs (f, t/T, q/Q, k/K, v/V, g/G, u/U), pick the target \
+        (↑ ↓ Enter, c for a contrastive foil, ← → for the position) and change the view (d), theme (s) or \
+        export (e). Alt-key runs a command key while typing. F1 lists every key; F10 or Ctrl-C quits.
+        Themes: themes/*.toml and ~/.config/gim/themes/*.toml ($XDG_CONFIG_HOME respected).
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Colour theme: dark, light, colorblind, a theme in ~/.config/gim/themes, or a path to a .toml file.")
+    var theme: String?
+
+    @Option(name: .shortAndLong, help: "A prompt to start with (attributed as soon as the model is loaded).")
+    var prompt: String?
+
+    @Option(name: .customLong("debounce-ms"), help: "Attribute the prompt after this pause in typing, in milliseconds (0: only Enter).")
+    var debounceMs = 400
+
+    @Option(help: "Colours: auto, truecolor, 256, 8 or mono (NO_COLOR=1 also means mono).")
+    var colors = "auto"
+
+    @Option(name: .customLong("export-dir"), help: "Where the export key writes JSON and HTML files (default: the current directory).")
+    var exportDir: String?
+
+    func validate() throws {
+        guard (0...60_000).contains(debounceMs) else {
+            throw ValidationError("--debounce-ms must be between 0 and 60000 (0 = attribute only on Enter)")
+        }
+        guard colors == "auto" || ColorDepth(rawValue: colors) != nil else {
+            throw ValidationError("--colors must be auto, truecolor, 256, 8 or mono")
+        }
+        if let prompt, prompt.count > PromptEditor.maxCharacters {
+            throw ValidationError("--prompt is longer than \(PromptEditor.maxCharacters) characters")
+        }
+    }
+
+    func run() throws {
+        let options = ExplorerOptions(
+            modelPath: modelOptions.model ?? ModelBundle.defaultModelPath, theme: theme, prompt: prompt,
+            debounceMilliseconds: debounceMs, colors: ColorDepth(rawValue: colors),
+            exportDirectory: exportDir ?? FileManager.default.currentDirectoryPath)
+        let status = try ExplorerApp.run(options)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

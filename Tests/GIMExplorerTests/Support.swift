@@ -1,0 +1,104 @@
+import Foundation
+import GIMEngine
+import XCTest
+@testable import GIMExplorer
+
+/// Synthetic results (no model needed) and the snapshot helper.
+enum Fixture {
+    /// "The capital of France is" with the attributions of DESIGN.md.
+    static func france(requestID: Int = 1, settings: GIMSettings = .gim, targetPosition: Int = 4,
+                       gim: [Float] = [0.51, 6.66, -0.75, 0.30, 17.43],
+                       plain: [Float] = [2.21, 8.57, 0.89, -4.02, -2.73]) -> AnalysisResult {
+        AnalysisResult(
+            requestID: requestID, prompt: "The capital of France is", tokenIDs: [504, 3575, 282, 4649, 314],
+            tokenTexts: ["The", " capital", " of", " France", " is"], targetPosition: targetPosition,
+            targetID: 7042, targetText: " Paris", targetProbability: 0.412,
+            predictions: [
+                Prediction(id: 7042, text: " Paris", probability: 0.412, logit: 17.2),
+                Prediction(id: 253, text: " a", probability: 0.081, logit: 15.6),
+                Prediction(id: 260, text: " the", probability: 0.064, logit: 15.3),
+                Prediction(id: 3209, text: " located", probability: 0.031, logit: 14.6),
+                Prediction(id: 1695, text: " known", probability: 0.020, logit: 14.1),
+            ],
+            gim: gim, plain: plain, targetLogit: 17.2, settings: settings,
+            forwardMilliseconds: 95, gimMilliseconds: 58, plainMilliseconds: 61)
+    }
+
+    /// A prompt of wide, combining, emoji and control characters.
+    static func unicode() -> AnalysisResult {
+        let texts = ["日本", "語の", "テキスト", " 🌍", " café", "e\u{301}", "\u{301}", "\n", "\t", " Ελληνικά", " 👩‍💻", "<0xE2>", " ok"]
+        let n = texts.count
+        let gim: [Float] = (0..<n).map { i in Float(i % 3 == 0 ? i : -i) * 0.7 }
+        let plain: [Float] = (0..<n).map { i in Float(n - i) * (i % 2 == 0 ? 1 : -1) }
+        return AnalysisResult(
+            requestID: 1, prompt: texts.joined(), tokenIDs: Array(100..<(100 + n)), tokenTexts: texts,
+            targetPosition: n - 1, targetID: 42, targetText: " 世界", targetProbability: 0.2,
+            predictions: [Prediction(id: 42, text: " 世界", probability: 0.2, logit: 9),
+                          Prediction(id: 43, text: "\n", probability: 0.1, logit: 8.3)],
+            gim: gim, plain: plain, targetLogit: 9, settings: .gim, forwardMilliseconds: nil, gimMilliseconds: 40,
+            plainMilliseconds: nil)
+    }
+
+    /// A state with a model, a committed prompt and its result.
+    static func ready(_ result: AnalysisResult = france(), mode: ExplorerState.Mode = .command,
+                      depth: ColorDepth = .ansi256) -> ExplorerState {
+        var s = ExplorerState(modelPath: "models/test.gguf", prompt: result.prompt, debounceMilliseconds: 400,
+                              themeNames: ["dark", "light", "colorblind", "monochrome"], colorDepth: depth)
+        s = reduce(s, .modelLoaded(name: "SmolLM2-135M-Instruct")).0
+        s = reduce(s, .analysisFinished(result)).0
+        s.mode = mode
+        s.message = nil
+        return s
+    }
+
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+}
+
+/// Compares a frame with `Snapshots/NAME.txt` (characters, then role codes; see Frame.snapshot).
+/// A missing snapshot is written and the test fails once; SNAPSHOT_RECORD=1 rewrites them all.
+func assertSnapshot(_ frame: Frame, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+    let dir = URL(fileURLWithPath: "\(file)").resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent("Snapshots")
+    let url = dir.appendingPathComponent(name + ".txt")
+    let actual = frame.snapshot
+    let record = ProcessInfo.processInfo.environment["SNAPSHOT_RECORD"] == "1"
+    guard !record, let expected = try? String(contentsOf: url, encoding: .utf8) else {
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try? actual.write(to: url, atomically: true, encoding: .utf8)
+        if !record { XCTFail("snapshot \(name) was missing and has been recorded; check it and run again", file: file, line: line) }
+        return
+    }
+    guard expected != actual else { return }
+    let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
+    let i = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
+    let failed = dir.appendingPathComponent(name + ".actual.txt")
+    try? actual.write(to: failed, atomically: true, encoding: .utf8)
+    XCTFail("""
+        snapshot \(name) differs at line \(i + 1) (actual written to \(failed.lastPathComponent)):
+        expected: \(i < e.count ? e[i] : "<end>")
+        actual:   \(i < a.count ? a[i] : "<end>")
+        """, file: file, line: line)
+}
+
+/// Feeds keys through the reducer, collecting every effect.
+func press(_ state: ExplorerState, _ keys: [Key]) -> (ExplorerState, [Effect]) {
+    var s = state
+    var all: [Effect] = []
+    for k in keys {
+        let (next, effects) = reduce(s, .key(k))
+        s = next
+        all += effects
+    }
+    return (s, all)
+}
+
+func type(_ text: String) -> [Key] { text.map { .char($0) } }
+
+extension Array where Element == Effect {
+    var requests: [AnalysisRequest] {
+        compactMap { if case .analyze(let r) = $0 { return r } else { return nil } }
+    }
+}
