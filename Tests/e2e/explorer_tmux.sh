@@ -160,6 +160,15 @@ snap before
 check "GIM pane tokens are heat-coloured (several backgrounds)" test "$(distinct_backgrounds before GIM)" -ge 3
 check "plain pane tokens are heat-coloured (several backgrounds)" test "$(distinct_backgrounds before 'plain gradient')" -ge 3
 
+# --- Faithfulness figures (computed after the attribution) and the deletion-curve plot ---------
+check "faithfulness figures appear in both panes" \
+  wait_for "┌ GIM ─ (del [−0-9]|.*undefined).*┌ plain gradient ─ (del [−0-9]|.*undefined)" 60
+keys Tab; text "p"
+check "p shows the deletion-curve plot" \
+  bash -c "sleep 0.5; tmux -L '$sock' -f /dev/null capture-pane -p -t e2e | grep -q '┌ deletion curves' && tmux -L '$sock' -f /dev/null capture-pane -p -t e2e | grep -q '● GIM'"
+text "p"; wait_for "deletion curves hidden" 5 >/dev/null; keys Tab
+wait_for "GIM Explorer │ EDIT" 5 >/dev/null
+
 # Exact values before the knob change, from the table view.
 keys Tab; text "dd"
 check "table view lists every token" wait_for '^│▲4 +" is"' 5

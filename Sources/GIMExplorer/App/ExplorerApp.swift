@@ -85,7 +85,7 @@ public enum ExplorerApp {
 
         loop: while true {
             if let sig = TerminalGuard.terminationSignal {
-                worker.stop()
+                worker.stop(wait: 3)
                 return sig == SIGINT ? 130 : 128 + sig
             }
             let size = surface.size
@@ -127,7 +127,7 @@ public enum ExplorerApp {
                 _ = dispatch(.tick)
             }
         }
-        worker.stop()
+        worker.stop(wait: 3)
         return 0
     }
 

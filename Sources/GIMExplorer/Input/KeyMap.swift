@@ -93,6 +93,7 @@ public enum KeyMap {
         bind([.char("d")], .cycleView, .command, "View"),
         bind([.char("s")], .cycleTheme, .command, "View"),
         bind([.char("e")], .export, .command, "View"),
+        bind([.char("p")], .togglePlot, .command, "View", ("p", "deletion-curve plot")),
         bind([.char("?")], .toggleHelp, .command, "View"),
         bind([.tab, .escape, .char("i")], .toggleMode, .command, "View", ("Tab Esc i", "back to the prompt")),
         bind([.char(" ")], .rerun, .command, "View"),
@@ -139,7 +140,7 @@ public enum KeyMap {
         case .command:
             return [("Tab", "prompt"), ("f", "norm"), ("t/T", "temp"), ("q/Q k/K v/V", "qkv"), ("g/G u/U", "gate up"),
                     ("r", "reset"), ("0", "off"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
-                    ("d", "view"), ("e", "export"), ("?", "help"), ("F10", "quit")]
+                    ("d", "view"), ("p", "plot"), ("e", "export"), ("?", "help"), ("F10", "quit")]
         case .entry:
             return [("Enter", "use token"), ("#id", "by id"), ("Esc", "cancel")]
         }

@@ -37,6 +37,8 @@ extension Renderer {
         case .heat:
             heatPane(areas.panes[0], title: Self.gimTitle(r.settings), values: r.gim, result: r)
             heatPane(areas.panes[1], title: "plain gradient", values: r.plain, result: r)
+            faithfulnessFigures(areas.panes[0], title: Self.gimTitle(r.settings), figures: state.faithfulness?.gim)
+            faithfulnessFigures(areas.panes[1], title: "plain gradient", figures: state.faithfulness?.plain)
         case .difference:
             heatPane(areas.panes[0], title: "GIM − plain, each scaled to ±1",
                      values: HeatScale.difference(gim: r.gim, plain: r.plain, count: count), result: r)
@@ -44,6 +46,7 @@ extension Renderer {
             tablePane(areas.panes[0], result: r)
         }
         if let p = areas.predictions { predictionsPanel(p, result: r) }
+        if state.showPlot { deletionPlot(area) }
     }
 
     static func gimTitle(_ s: GIMSettings) -> String {

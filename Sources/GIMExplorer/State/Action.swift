@@ -35,6 +35,8 @@ public enum Action: Equatable, Sendable {
     // View.
     case cycleView
     case cycleTheme
+    /// Shows or hides the deletion-curve plot.
+    case togglePlot
     case scroll(Int)
     case export
     case rerun
@@ -61,6 +63,8 @@ public enum Event: Equatable, Sendable {
     case modelFailed(String)
     case analysisFinished(AnalysisResult)
     case analysisFailed(requestID: Int, message: String)
+    /// Faithfulness of a result, posted after it (stale request ids are ignored).
+    case faithfulnessFinished(FaithfulnessReport)
     /// A line for the message bar (export done, a theme problem…).
     case notify(String, isError: Bool)
     /// Time passes (animates the spinner while computing).

@@ -114,3 +114,66 @@ public struct AnalysisResult: Equatable, Sendable {
         self.notes = notes
     }
 }
+
+/// The faithfulness figures of one attribution, as the panes show them (a compact, comparable
+/// copy of the engine's `FaithfulnessScore`).
+public struct PaneFaithfulness: Equatable, Sendable {
+    /// Normalised deletion / insertion areas (logit/Δ); nil when Δ is too small.
+    public var deletionArea: Double?
+    public var insertionArea: Double?
+    /// Spearman correlation with the leave-one-out effects; nil when undefined or not run.
+    public var spearman: Double?
+    /// Why the areas are nil ("Δ 0.42 ≤ 1"), and why ρ is nil ("LOO off").
+    public var areasUndefinedReason: String?
+    public var spearmanUndefinedReason: String?
+    /// Fractions of tokens removed and the share of the effect still present (the deletion curve).
+    public var deletionFractions: [Double]
+    public var deletionCurve: [Double]?
+
+    public init(deletionArea: Double?, insertionArea: Double?, spearman: Double?, areasUndefinedReason: String? = nil,
+                spearmanUndefinedReason: String? = nil, deletionFractions: [Double] = [], deletionCurve: [Double]? = nil) {
+        self.deletionArea = deletionArea
+        self.insertionArea = insertionArea
+        self.spearman = spearman
+        self.areasUndefinedReason = areasUndefinedReason
+        self.spearmanUndefinedReason = spearmanUndefinedReason
+        self.deletionFractions = deletionFractions
+        self.deletionCurve = deletionCurve
+    }
+
+    /// The figures of an engine score.
+    public init(_ s: FaithfulnessScore) {
+        let ref = s.reference
+        var areasReason: String?
+        if s.deletionArea == nil || s.insertionArea == nil {
+            areasReason = String(format: "Δ %.2f ≤ %g", ref.logitDrop, ref.minimumLogitDrop)
+        }
+        var rhoReason: String?
+        if s.spearman == nil {
+            rhoReason = ref.leaveOneOut == nil ? "LOO off" : (ref.positions < 3 ? "n<3" : "const")
+        }
+        self.init(deletionArea: s.deletionArea, insertionArea: s.insertionArea, spearman: s.spearman,
+                  areasUndefinedReason: areasReason, spearmanUndefinedReason: rhoReason,
+                  deletionFractions: s.deletion.fractions, deletionCurve: s.deletion.effectPresent(ref))
+    }
+}
+
+/// Faithfulness of a result's panes, computed by the worker after the result itself.
+public struct FaithfulnessReport: Equatable, Sendable {
+    /// The request whose result was measured (stale reports are ignored).
+    public var requestID: Int
+    public var gim: PaneFaithfulness?
+    public var plain: PaneFaithfulness?
+    public var random: PaneFaithfulness?
+    /// Set when the measures could not be computed.
+    public var failure: String?
+
+    public init(requestID: Int, gim: PaneFaithfulness?, plain: PaneFaithfulness?, random: PaneFaithfulness?,
+                failure: String? = nil) {
+        self.requestID = requestID
+        self.gim = gim
+        self.plain = plain
+        self.random = random
+        self.failure = failure
+    }
+}

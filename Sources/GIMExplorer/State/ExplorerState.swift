@@ -91,6 +91,10 @@ public struct ExplorerState: Equatable, Sendable {
     public var colorDepth: ColorDepth
     /// Advances while something is computing, to animate the spinner.
     public var spinnerPhase = 0
+    /// Faithfulness figures of the panes; a pane's figure is nil while it is computed.
+    public var faithfulness: FaithfulnessReport?
+    /// The deletion-curve plot is shown.
+    public var showPlot = false
     /// Predictions listed per position.
     public var topK = 10
 

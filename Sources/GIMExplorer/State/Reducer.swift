@@ -32,6 +32,11 @@ public func reduce(_ state: ExplorerState, _ event: Event) -> (ExplorerState, [E
             s.failure = .init(requestID: id, message: message)
             s.message = .init(message, isError: true)
         }
+    case .faithfulnessFinished(let report):
+        // Only the figures of the result on screen count; a late report of an older one is dropped.
+        if report.requestID == s.result?.requestID && report.requestID >= (s.faithfulness?.requestID ?? 0) {
+            s.faithfulness = report
+        }
     case .notify(let text, let isError):
         s.message = .init(text, isError: isError)
     case .tick:
@@ -52,6 +57,15 @@ extension ExplorerState {
         var r = request
         r.id = nextRequestID
         nextRequestID += 1
+        // The figures are computed again: only the knobs changed → the plain pane's and the
+        // random floor's stay (they do not depend on the knobs), the GIM pane's are pending.
+        var sameQuestion = lastRequest
+        sameQuestion?.settings = r.settings
+        if sameQuestion.map({ r.asks(sameAs: $0) }) == true && faithfulness?.failure == nil {
+            faithfulness?.gim = nil
+        } else {
+            faithfulness = nil
+        }
         lastRequest = r
         return r
     }
@@ -214,6 +228,10 @@ extension ExplorerState {
             view = all[(all.firstIndex(of: view)! + 1) % all.count]
             scroll = 0
             message = .init("view: \(view.title)")
+            return []
+        case .togglePlot:
+            showPlot.toggle()
+            message = .init(showPlot ? "deletion curves shown (p hides them)" : "deletion curves hidden")
             return []
         case .cycleTheme:
             themeIndex = (themeIndex + 1) % themeNames.count

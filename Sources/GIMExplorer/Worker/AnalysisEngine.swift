@@ -17,6 +17,18 @@ public final class AnalysisEngine {
     }
     private var plainCache: (key: PlainKey, values: [Float])?
 
+    /// The faithfulness evaluator of the last measured question, and the figures that do not
+    /// depend on the knobs (plain gradient, random floor): a knob change scores only GIM again.
+    private struct FaithfulnessKey: Equatable {
+        var tokenIDs: [Int], position: Int, target: Int, foil: Int?
+    }
+    private var evaluator: (key: FaithfulnessKey, evaluator: FaithfulnessEvaluator)?
+    private var fixedFigures: (plain: PaneFaithfulness, random: PaneFaithfulness?)?
+    /// Above this many positions leave-one-out (O(n²) token-forwards) is skipped.
+    public static let leaveOneOutLimit = 64
+    /// Stacked token rows per batched faithfulness forward (at least one input per call).
+    public static let faithfulnessBatchRows = 128
+
     public init(bundle: ModelBundle) throws {
         self.bundle = bundle
         baseline = try bundle.inferredBaseline()
@@ -82,6 +94,35 @@ public final class AnalysisEngine {
             predictions: predictions, gim: gim.values, plain: plainValues, targetLogit: gim.targetLogit,
             settings: request.settings, forwardMilliseconds: forwardMilliseconds, gimMilliseconds: gim.seconds * 1000,
             plainMilliseconds: plainMilliseconds, notes: notes)
+    }
+
+    /// Faithfulness of a result's two panes (and the random floor). The first call for a question
+    /// scores GIM, plain and random orders in one batch; later calls with only new knobs score GIM
+    /// alone. `cancel` is polled between batched forwards (throws `CancellationError`).
+    public func faithfulness(of r: AnalysisResult, cancel: (() -> Bool)? = nil) throws -> FaithfulnessReport {
+        let key = FaithfulnessKey(tokenIDs: r.tokenIDs, position: r.targetPosition, target: r.targetID, foil: r.foilID)
+        if evaluator?.key != key {
+            evaluator = nil
+            fixedFigures = nil
+            // Small batches: cancellation (a newer request, quitting) is polled between them, so
+            // stale work never holds up the next attribution for long.
+            let options = FaithfulnessOptions(batchRows: Self.faithfulnessBatchRows,
+                                              leaveOneOut: r.targetPosition + 1 <= Self.leaveOneOutLimit)
+            let e = try FaithfulnessEvaluator(model: bundle.model, tokenIDs: r.tokenIDs, targetTokenID: r.targetID,
+                                              targetPosition: r.targetPosition, foilTokenID: r.foilID,
+                                              baselineTokenID: baseline, options: options)
+            evaluator = (key, e)
+        }
+        let e = evaluator!.evaluator
+        if let fixed = fixedFigures {
+            let gim = try e.score(r.gim, cancel: cancel)
+            return FaithfulnessReport(requestID: r.requestID, gim: PaneFaithfulness(gim), plain: fixed.plain, random: fixed.random)
+        }
+        let (scores, random) = try e.scores([r.gim, r.plain], includeRandom: true, cancel: cancel)
+        let plain = PaneFaithfulness(scores[1])
+        let randomFigures = random.map(PaneFaithfulness.init)
+        fixedFigures = (plain, randomFigures)
+        return FaithfulnessReport(requestID: r.requestID, gim: PaneFaithfulness(scores[0]), plain: plain, random: randomFigures)
     }
 
     /// A token choice as an id. Typed text is tokenized without special tokens; when it is

@@ -11,6 +11,10 @@ public final class AttributionWorker: @unchecked Sendable {
     private var pending: AnalysisRequest?
     private var events: [Event] = []
     private var stopping = false
+    /// Bumped by every `submit`: faithfulness work of an older generation is cancelled.
+    private var generation = 0
+    /// The thread has returned.
+    private var finished = false
 
     private let modelPath: String
     private let loader: @Sendable (String) throws -> ModelBundle
@@ -32,6 +36,7 @@ public final class AttributionWorker: @unchecked Sendable {
     public func submit(_ request: AnalysisRequest) {
         condition.lock()
         pending = request
+        generation += 1
         // Broadcast: a test may be waiting on the same condition for events.
         condition.broadcast()
         condition.unlock()
@@ -57,12 +62,16 @@ public final class AttributionWorker: @unchecked Sendable {
         return out
     }
 
-    /// Asks the thread to finish after the current request. Quitting does not wait for it.
-    public func stop() {
+    /// Asks the thread to finish after the current request (faithfulness work is cancelled at
+    /// its next batch). With `wait`, waits up to that many seconds for the thread to end: exiting
+    /// while it is inside a BLAS call can hang in OpenBLAS's shutdown, so quitting waits briefly.
+    public func stop(wait: TimeInterval = 0) {
         condition.lock()
+        defer { condition.unlock() }
         stopping = true
         condition.broadcast()
-        condition.unlock()
+        let deadline = Date().addingTimeInterval(wait)
+        while wait > 0 && !finished && condition.wait(until: deadline) {}
     }
 
     private func post(_ event: Event) {
@@ -73,6 +82,12 @@ public final class AttributionWorker: @unchecked Sendable {
     }
 
     private func run() {
+        defer {
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
         let engine: AnalysisEngine
         do {
             let bundle = try loader(modelPath)
@@ -91,11 +106,31 @@ public final class AttributionWorker: @unchecked Sendable {
             }
             let request = pending!
             pending = nil
+            let mine = generation
             condition.unlock()
+            let result: AnalysisResult
             do {
-                post(.analysisFinished(try engine.analyze(request)))
+                result = try engine.analyze(request)
+                post(.analysisFinished(result))
             } catch {
                 post(.analysisFailed(requestID: request.id, message: "\(error)"))
+                continue
+            }
+            // The heatmap is on screen; now the (slower) faithfulness figures, given up as soon
+            // as a newer request arrives so the next attribution never waits for stale work.
+            let cancel: () -> Bool = { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                return generation != mine || stopping
+            }
+            do {
+                let report = try engine.faithfulness(of: result, cancel: cancel)
+                if !cancel() { post(.faithfulnessFinished(report)) }
+            } catch is CancellationError {
+                // A newer request is pending: its own figures follow its result.
+            } catch {
+                post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, gim: nil, plain: nil,
+                                                              random: nil, failure: "\(error)")))
             }
         }
     }

@@ -1,0 +1,134 @@
+import Foundation
+import GIMEngine
+
+/// Faithfulness figures in the heat panes' top borders, and the deletion-curve plot.
+extension Renderer {
+    /// "del 0.62  ins 0.48  ρ 0.27 · rnd 0.50/0.47" after the pane's title, shortened to fit.
+    mutating func faithfulnessFigures(_ rect: Rect, title: String, figures: PaneFaithfulness?) {
+        let titleWidth = TextWidth.of(Layout.fit(title, width: rect.width - 4)) + 2
+        let x = rect.x + 1 + titleWidth + 1
+        let room = rect.maxX - 2 - x - 2
+        guard room >= 3 else { return }
+        let report = state.faithfulness
+        let options: [String]
+        var role = Role.dim
+        if let failure = report?.failure {
+            options = ["faithfulness failed: \(failure)", "faithfulness failed", "failed"]
+            role = .warning
+        } else if let f = figures {
+            options = Self.figureTexts(f, random: report?.random)
+        } else {
+            options = ["faithfulness …", "…"]
+        }
+        let text = options.first { TextWidth.of($0) <= room } ?? Layout.fit(options.last!, width: room)
+        frame.put(" " + text + " ", x: x, y: rect.y, role: role, limit: rect.maxX - 1)
+    }
+
+    static func number(_ v: Double) -> String { String(format: "%.2f", v).replacingOccurrences(of: "-", with: "−") }
+
+    /// The figures from the most to the least detailed.
+    static func figureTexts(_ f: PaneFaithfulness, random: PaneFaithfulness?) -> [String] {
+        let rho = f.spearman.map { "ρ(LOO) \(number($0))" } ?? "ρ(LOO) – (\(f.spearmanUndefinedReason ?? "undefined"))"
+        let rhoShort = f.spearman.map { "ρ \(number($0))" } ?? "ρ –"
+        guard let d = f.deletionArea, let i = f.insertionArea else {
+            let reason = f.areasUndefinedReason ?? "undefined"
+            return ["del/ins undefined (\(reason))  \(rho)", "del/ins undefined (\(reason))  \(rhoShort)",
+                    "undefined (\(reason))", "undefined"]
+        }
+        var out: [String] = []
+        if let r = random, let rd = r.deletionArea, let ri = r.insertionArea {
+            out.append("del \(number(d))  ins \(number(i))  \(rho) · random \(number(rd))/\(number(ri))")
+            out.append("del \(number(d)) ins \(number(i)) \(rhoShort) · rnd \(number(rd))/\(number(ri))")
+        }
+        out += ["del \(number(d))  ins \(number(i))  \(rho)", "del \(number(d)) ins \(number(i)) \(rhoShort)",
+                "del \(number(d)) ins \(number(i))", "del \(number(d))"]
+        return out
+    }
+
+    // MARK: The deletion-curve plot
+
+    static let plotMinimumWidth = 30
+    static let plotMinimumHeight = 8
+
+    /// A box over the panes with the GIM, plain and random deletion curves: the share of the effect
+    /// still present (1 → 0) against the share of tokens removed, drawn in braille dots.
+    mutating func deletionPlot(_ area: Rect) {
+        let w = min(area.width - 2, 72), h = min(area.height, 14)
+        guard w >= Self.plotMinimumWidth, h >= Self.plotMinimumHeight else { return }
+        let box = Rect(x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h)
+        frame.fill(box, role: .text)
+        frame.box(box, title: "deletion curves · effect left vs tokens removed · p hides", role: .accent)
+        let inner = box.inset(1)
+        let report = state.faithfulness
+        let curves: [(name: String, figures: PaneFaithfulness?, role: Role, glyph: String)] = [
+            ("GIM", report?.gim, .accent, "●"), ("plain", report?.plain, .text, "●"), ("random", report?.random, .dim, "●"),
+        ]
+        // Legend on the last inner row.
+        var x = inner.x + 1
+        for c in curves {
+            let status = c.figures == nil ? (report?.failure != nil ? " failed" : " …")
+                : (c.figures?.deletionCurve == nil ? " undefined" : "")
+            x = frame.put(c.glyph, x: x, y: inner.maxY - 1, role: c.role, limit: inner.maxX)
+            x = frame.put(" \(c.name)\(status)  ", x: x, y: inner.maxY - 1, role: .dim, limit: inner.maxX)
+        }
+        // Axes: "1┤" top, "0┤" bottom, the x axis below.
+        let plotX = inner.x + 2, plotWidth = inner.width - 3
+        let plotTop = inner.y, plotHeight = inner.height - 2
+        guard plotWidth >= 4, plotHeight >= 2 else { return }
+        for row in 0..<plotHeight {
+            let label = row == 0 ? "1" : (row == plotHeight - 1 ? "0" : " ")
+            frame.put(label + "┤", x: inner.x, y: plotTop + row, role: .dim)
+        }
+        let axisY = plotTop + plotHeight
+        frame.put(" └" + String(repeating: "─", count: plotWidth), x: inner.x, y: axisY, role: .dim, limit: inner.maxX)
+        let right = "100% removed"
+        frame.put("0", x: plotX, y: axisY, role: .dim)
+        if plotWidth > TextWidth.of(right) + 2 {
+            frame.put(right, x: plotX + plotWidth - TextWidth.of(right), y: axisY, role: .dim)
+        }
+        if let reason = curves.compactMap({ $0.figures?.areasUndefinedReason }).first,
+           curves.allSatisfy({ $0.figures?.deletionCurve == nil }) {
+            let text = Layout.fit("curves undefined: \(reason)", width: plotWidth - 2)
+            frame.put(text, x: plotX + max(0, (plotWidth - TextWidth.of(text)) / 2), y: plotTop + plotHeight / 2, role: .dim)
+            return
+        }
+        // Braille: 2 × 4 dots per cell. Later (lower-priority) curves never overwrite a cell's role.
+        let dotsWide = plotWidth * 2, dotsHigh = plotHeight * 4
+        var cells = [[UInt8]](repeating: [UInt8](repeating: 0, count: plotWidth), count: plotHeight)
+        var roles = [[Role?]](repeating: [Role?](repeating: nil, count: plotWidth), count: plotHeight)
+        let bits: [[UInt8]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
+        for c in curves {
+            guard let f = c.figures, let ys = Self.sample(f, count: dotsWide) else { continue }
+            var previous: Int?
+            for (dx, y) in ys.enumerated() {
+                let dy = Int(((1 - min(max(y, 0), 1)) * Double(dotsHigh - 1)).rounded())
+                let from = previous.map { min($0, dy) } ?? dy, to = previous.map { max($0, dy) } ?? dy
+                for r in from...to {
+                    let cx = dx / 2, cy = r / 4
+                    cells[cy][cx] |= bits[dx % 2][r % 4]
+                    if roles[cy][cx] == nil { roles[cy][cx] = c.role }
+                }
+                previous = dy
+            }
+        }
+        for cy in 0..<plotHeight {
+            for cx in 0..<plotWidth where cells[cy][cx] != 0 {
+                let glyph = String(Character(Unicode.Scalar(0x2800 + UInt32(cells[cy][cx]))!))
+                frame.put(glyph, x: plotX + cx, y: plotTop + cy, role: roles[cy][cx] ?? .text)
+            }
+        }
+    }
+
+    /// The deletion curve linearly interpolated at `count` evenly spaced fractions 0…1.
+    static func sample(_ f: PaneFaithfulness, count: Int) -> [Double]? {
+        guard let y = f.deletionCurve, !y.isEmpty, y.count == f.deletionFractions.count, count > 1 else { return nil }
+        let x = f.deletionFractions
+        return (0..<count).map { j in
+            let v = Double(j) / Double(count - 1)
+            var i = 1
+            while i < x.count - 1 && x[i] < v { i += 1 }
+            guard x.count > 1, x[i] > x[i - 1] else { return y[0] }
+            return y[i - 1] + (y[i] - y[i - 1]) * (v - x[i - 1]) / (x[i] - x[i - 1])
+        }
+    }
+}
