@@ -4,7 +4,7 @@
 # waits for the attribution, turns a knob and checks that the GIM pane's colours and values
 # change while the plain pane's do not, switches target, position and foil, opens help,
 # exports, cycles themes, resizes down to "too small" and back, quits, and checks that
-# SIGTERM also restores the terminal.
+# SIGTERM (also in the middle of a long attribution) restores the terminal.
 # Builds nothing. Usage: Tests/e2e/explorer_tmux.sh PATH/TO/gim
 set -uo pipefail
 gim="$(realpath "${1:?usage: $0 PATH/TO/gim}")"
@@ -274,5 +274,14 @@ kill -TERM "$(explorer_pid mono)"
 check "SIGTERM quits" exited mono
 check "SIGTERM exit status 143" test "$(exit_status mono)" = 143
 check "SIGTERM restores the terminal" restored mono
+
+# --- SIGTERM in the middle of a long attribution ---------------------------------------------------
+python3 -c "print('The quick brown fox jumps over the lazy dog. ' * 60, end='')" > "$tmp/long.txt"
+start busy 100 24 --prompt "$(cat "$tmp/long.txt")"
+check "a long prompt is being attributed" wait_for "computing" 60 busy
+kill -TERM "$(explorer_pid busy)"
+check "SIGTERM mid-computation quits" exited busy
+check "SIGTERM mid-computation exit status 143" test "$(exit_status busy)" = 143
+check "SIGTERM mid-computation restores the terminal" restored busy
 
 finish
