@@ -68,7 +68,9 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
             // xMid = xIn + ctx · W_oᵀ + b_o
             BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: d, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, d)
-            attentionBackward(lc, layer: l, rows: r, settings: s)
+            model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, dP: dP.pointer, sT: sT.pointer,
+                                               tokens: t, rows: r, settings: s)
             // [q | k | v] = ln_1(xIn) · W_qkvᵀ + b_qkv
             BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 3 * d)
             LayerNorm.backward(dxn.pointer, lc.xIn.pointer, lw.ln1Weight.pointer, mean: lc.mean1.pointer,
@@ -77,41 +79,5 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
         }
         // xIn₀ = e + wpe: the gradient at e is the gradient at xIn₀.
         return dx
-    }
-
-    /// From dCtx to dQKV for every head, rows < r:
-    ///   ctx_h = P_h · v_h        →  dP_h = dctx_h · v_hᵀ,  dv_h = P_hᵀ · dctx_h
-    ///   P_h = softmax(S_h)       →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)
-    ///   S_h = q_h·k_hᵀ·scale     →  dq_h = dS_h · k_h·scale,  dk_h = dS_hᵀ · q_h·scale
-    /// then dq, dk, dv are multiplied by GIM's q/k/v scales.
-    private func attentionBackward(_ lc: GPT2LayerCache, layer: Int, rows r: Int, settings s: GIMSettings) {
-        let c = model.config, hd = c.headDim, d = c.dim, ld = 3 * d
-        let scale = c.attentionScale(layer: layer)
-        for h in 0..<c.heads {
-            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + d + h * hd, v = lc.qkv.pointer + 2 * d + h * hd
-            let dq = dQKV.pointer + h * hd, dk = dQKV.pointer + d + h * hd, dv = dQKV.pointer + 2 * d + h * hd
-            let dctx = dCtx.pointer + h * hd
-            let probs = lc.probs.pointer + h * t * t, scores = lc.scores.pointer + h * t * t
-
-            BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: d, b: v, ldb: ld, c: dP.pointer, ldc: t)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, a: probs, lda: t, b: dctx, ldb: d, c: dv, ldc: ld)
-            var sBackward = UnsafePointer(probs)
-            if s.softmaxTemperature != 1 {
-                Activations.softmaxRows(scores, sT.pointer, rows: r, cols: t, scale: 1 / s.softmaxTemperature,
-                                        valid: { $0 + 1 })
-                sBackward = UnsafePointer(sT.pointer)
-            }
-            Activations.softmaxBackwardRows(sBackward, dP.pointer, rows: r, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: q, ldb: ld, c: dk, ldc: ld)
-        }
-        if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
-            for i in 0..<r {
-                let row = dQKV.pointer + i * ld
-                for j in 0..<d { row[j] *= s.qScale }
-                for j in d..<2 * d { row[j] *= s.kScale }
-                for j in 2 * d..<ld { row[j] *= s.vScale }
-            }
-        }
     }
 }

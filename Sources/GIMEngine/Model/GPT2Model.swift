@@ -92,7 +92,8 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
             Self.fillRows(lc.qkv, with: lw.bqkv, rows: t)
             BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: 3 * d,
                         accumulate: true)
-            attentionForward(lc, layer: l, tokens: t)
+            attention(layer: l).forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                                        headStride: t * t, ctx: lc.ctx.pointer, tokens: t)
             lc.xMid.copy(from: lc.xIn)
             Self.addRows(lc.xMid, lw.bo, rows: t)
             BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: d, outFeatures: d,
@@ -130,20 +131,10 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         }
     }
 
-    /// Causal multi-head attention for every head: scores, probs and ctx of the layer cache.
-    ///   scores_h = q_h · k_hᵀ · scale   [T, T]   (scale = 1/√headDim, / (layer+1) if configured)
-    ///   probs_h  = softmax(scores_h) over j ≤ i
-    ///   ctx_h    = probs_h · v_h         [T, headDim]
-    private func attentionForward(_ lc: GPT2LayerCache, layer: Int, tokens t: Int) {
-        let c = config, hd = c.headDim, d = c.dim, ld = 3 * d
-        let scale = c.attentionScale(layer: layer)
-        for h in 0..<c.heads {
-            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + d + h * hd, v = lc.qkv.pointer + 2 * d + h * hd
-            let s = lc.scores.pointer + h * t * t, p = lc.probs.pointer + h * t * t
-            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
-            Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: lc.ctx.pointer + h * hd, ldc: d)
-        }
+    /// The attention of layer `layer` (kvHeads = heads; the scale may depend on the layer).
+    func attention(layer: Int) -> CausalAttention {
+        CausalAttention(heads: config.heads, kvHeads: config.heads, headDim: config.headDim,
+                        scale: config.attentionScale(layer: layer))
     }
 
     /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]

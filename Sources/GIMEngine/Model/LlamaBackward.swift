@@ -80,7 +80,9 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             // xMid = xIn + attn_output(ctx)
             BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
-            attentionBackward(lc, rows: r, settings: s)
+            model.attention.backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                                     dCtx: dCtx.pointer, dQKV: dQKV.pointer, dP: dP.pointer, sT: sT.pointer,
+                                     tokens: t, rows: r, settings: s)
             // q, k = rope(q), rope(k): rotate the gradients back.
             cache.rope.apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
                              layout: c.ropeLayout, inverse: true)
@@ -91,48 +93,5 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             observer?(.blockInput(layer: l), dx.pointer, d)
         }
         return dx
-    }
-
-    /// From dCtx to dQKV for every head, rows < r:
-    ///   ctx_h = P_h · v_g      →  dP_h = dctx_h · v_gᵀ,  dv_g += P_hᵀ · dctx_h
-    ///   P_h = softmax(S_h)     →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)
-    ///   S_h = q_h·k_gᵀ/√hd     →  dq_h = dS_h · k_g/√hd,  dk_g += dS_hᵀ · q_h/√hd
-    /// then dq, dk, dv are multiplied by GIM's q/k/v scales.
-    private func attentionBackward(_ lc: LlamaLayerCache, rows r: Int, settings s: GIMSettings) {
-        let c = model.config, hd = c.headDim, ld = c.qkvDim
-        let scale = 1 / Float(hd).squareRoot()
-        let kOffset = c.attnDim, vOffset = c.attnDim + c.kvHeads * hd
-        for i in 0..<r {
-            (dQKV.pointer + i * ld + kOffset).update(repeating: 0, count: 2 * c.kvHeads * hd)
-        }
-        for h in 0..<c.heads {
-            let g = h / c.groupSize
-            let q = lc.qkv.pointer + h * hd, k = lc.qkv.pointer + kOffset + g * hd, v = lc.qkv.pointer + vOffset + g * hd
-            let dq = dQKV.pointer + h * hd, dk = dQKV.pointer + kOffset + g * hd, dv = dQKV.pointer + vOffset + g * hd
-            let dctx = dCtx.pointer + h * hd
-            let probs = lc.probs.pointer + h * t * t, scores = lc.scores.pointer + h * t * t
-
-            BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: c.attnDim, b: v, ldb: ld, c: dP.pointer, ldc: t)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, a: probs, lda: t, b: dctx, ldb: c.attnDim,
-                      beta: 1, c: dv, ldc: ld)
-            var sBackward = UnsafePointer(probs)
-            if s.softmaxTemperature != 1 {
-                Activations.softmaxRows(scores, sT.pointer, rows: r, cols: t, scale: 1 / s.softmaxTemperature,
-                                        valid: { $0 + 1 })
-                sBackward = UnsafePointer(sT.pointer)
-            }
-            Activations.softmaxBackwardRows(sBackward, dP.pointer, rows: r, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP.pointer, lda: t, b: q, ldb: ld,
-                      beta: 1, c: dk, ldc: ld)
-        }
-        if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
-            for i in 0..<r {
-                let row = dQKV.pointer + i * ld
-                for j in 0..<c.attnDim { row[j] *= s.qScale }
-                for j in kOffset..<vOffset { row[j] *= s.kScale }
-                for j in vOffset..<ld { row[j] *= s.vScale }
-            }
-        }
     }
 }

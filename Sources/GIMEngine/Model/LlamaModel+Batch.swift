@@ -71,7 +71,8 @@ extension LlamaModel {
                 // Positions restart at 0 in every sequence.
                 rope.apply(qkv.pointer + s * n * c.qkvDim, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
                            layout: c.ropeLayout, inverse: false)
-                attention(qkv.pointer + s * n * c.qkvDim, ctx.pointer + s * n * c.attnDim, scores: scores.pointer, rows: n)
+                attention.forward(qkv: qkv.pointer + s * n * c.qkvDim, scores: scores.pointer, probs: scores.pointer,
+                                  headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
             }
             BLAS.linear(ctx.pointer, lw.wo.pointer, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
                         accumulate: true)
@@ -97,22 +98,5 @@ extension LlamaModel {
         BLAS.linear(hidden.pointer, weights.output.pointer, logits.pointer, rows: b, inFeatures: d,
                     outFeatures: c.vocabSize)
         return (0..<b).map { logits.slice($0 * c.vocabSize, c.vocabSize) }
-    }
-
-    /// Causal grouped-query attention of one sequence: `qkv` is [n, qkvDim] (after RoPE), `ctx`
-    /// receives [n, H·headDim]; `scores` is [n, n] scratch reused by every head.
-    private func attention(_ qkv: UnsafeMutablePointer<Float>, _ ctx: UnsafeMutablePointer<Float>,
-                           scores: UnsafeMutablePointer<Float>, rows n: Int) {
-        let c = config, hd = c.headDim, ld = c.qkvDim
-        let scale = 1 / Float(hd).squareRoot()
-        for h in 0..<c.heads {
-            let g = h / c.groupSize
-            let q = qkv + h * hd
-            let k = qkv + c.attnDim + g * hd
-            let v = qkv + c.attnDim + c.kvHeads * hd + g * hd
-            BLAS.gemm(transB: true, m: n, n: n, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: scores, ldc: n)
-            Activations.softmaxRows(scores, scores, rows: n, cols: n, valid: { $0 + 1 })
-            BLAS.gemm(m: n, n: hd, k: n, a: scores, lda: n, b: v, ldb: ld, c: ctx + h * hd, ldc: c.attnDim)
-        }
     }
 }

@@ -75,7 +75,8 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
             BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: c.qkvDim)
             cache.rope.apply(lc.qkv.pointer, rows: t, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
                              layout: c.ropeLayout, inverse: false)
-            attentionForward(lc, tokens: t)
+            attention.forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                              headStride: t * t, ctx: lc.ctx.pointer, tokens: t)
             lc.xMid.copy(from: lc.xIn)
             BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: c.attnDim,
                         outFeatures: d, accumulate: true)
@@ -98,23 +99,10 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
         return cache
     }
 
-    /// Causal grouped-query attention for every head: scores, probs and ctx of the layer cache.
-    ///   scores_h = q_h · k_gᵀ / √headDim   [T, T]   (g = h / groupSize)
-    ///   probs_h  = softmax(scores_h) over j ≤ i
-    ///   ctx_h    = probs_h · v_g           [T, headDim]
-    private func attentionForward(_ lc: LlamaLayerCache, tokens t: Int) {
-        let c = config, hd = c.headDim, ld = c.qkvDim
-        let scale = 1 / Float(hd).squareRoot()
-        for h in 0..<c.heads {
-            let g = h / c.groupSize
-            let q = lc.qkv.pointer + h * hd
-            let k = lc.qkv.pointer + c.attnDim + g * hd
-            let v = lc.qkv.pointer + c.attnDim + c.kvHeads * hd + g * hd
-            let s = lc.scores.pointer + h * t * t, p = lc.probs.pointer + h * t * t
-            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
-            Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: lc.ctx.pointer + h * hd, ldc: c.attnDim)
-        }
+    /// The attention of every layer (grouped-query, scale 1/√headDim).
+    var attention: CausalAttention {
+        CausalAttention(heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
+                        scale: 1 / Float(config.headDim).squareRoot())
     }
 
     /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]
