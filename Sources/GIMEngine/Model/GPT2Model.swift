@@ -7,8 +7,8 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public let weights: GPT2Weights
     public var config: GPT2Config { weights.config }
 
-    /// The longest prompt a forward pass keeps activations for (as `LlamaModel`).
-    public static let maxPromptTokens = 1024
+    /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
+    public static let maxPromptTokens = ForwardInput.maxPromptTokens
 
     public init(weights: GPT2Weights) {
         self.weights = weights
@@ -53,30 +53,12 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     /// `embeddings` ([T, D]), when given, replaces the wte lookup (positions are still added).
     public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> GPT2ForwardCache {
         let c = config
-        guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
-        guard tokens.count <= c.contextLength else {
-            throw ModelError.badInput("the prompt has \(tokens.count) tokens; the model's context holds \(c.contextLength)")
-        }
-        guard tokens.count <= Self.maxPromptTokens else {
-            throw ModelError.badInput("the prompt has \(tokens.count) tokens; at most \(Self.maxPromptTokens) can be attributed (the kept attention activations grow with the square of the length)")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
-            throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
-        }
+        try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
         let t = tokens.count, d = c.dim, f = c.ffnDim
         let cache = GPT2ForwardCache(config: c, tokens: tokens)
 
         // e = wte(ids): [T, D]
-        if let embeddings {
-            guard embeddings.count == t * d else {
-                throw ModelError.badInput("embeddings have \(embeddings.count) values, expected \(t * d)")
-            }
-            embeddings.withUnsafeBufferPointer { cache.embeddings.pointer.update(from: $0.baseAddress!, count: t * d) }
-        } else {
-            for (row, id) in tokens.enumerated() {
-                (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
-            }
-        }
+        try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
         // x = e + wpe[0..<T]
         let x0 = cache.layers[0].xIn.pointer, e = cache.embeddings.pointer, wpe = weights.positionEmbedding.pointer
         for i in 0..<t * d { x0[i] = e[i] + wpe[i] }

@@ -5,9 +5,8 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
     public let weights: LlamaWeights
     public var config: LlamaConfig { weights.config }
 
-    /// The longest prompt a forward pass keeps activations for: attention scores and
-    /// probabilities take 8·layers·heads·T² bytes (2.2 GB at 1024 tokens for SmolLM2).
-    public static let maxPromptTokens = 1024
+    /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
+    public static let maxPromptTokens = ForwardInput.maxPromptTokens
 
     public init(weights: LlamaWeights) {
         self.weights = weights
@@ -37,30 +36,12 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
     /// checks and perturbation tests feed modified inputs this way).
     public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> LlamaForwardCache {
         let c = config
-        guard !tokens.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
-        guard tokens.count <= c.contextLength else {
-            throw ModelError.badInput("the prompt has \(tokens.count) tokens; the model's context holds \(c.contextLength)")
-        }
-        guard tokens.count <= Self.maxPromptTokens else {
-            throw ModelError.badInput("the prompt has \(tokens.count) tokens; at most \(Self.maxPromptTokens) can be attributed (the kept attention activations grow with the square of the length)")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
-            throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
-        }
+        try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
         let t = tokens.count, d = c.dim, f = c.ffnDim
         let cache = LlamaForwardCache(config: c, tokens: tokens)
 
         // e = embed_tokens(ids): [T, D]
-        if let embeddings {
-            guard embeddings.count == t * d else {
-                throw ModelError.badInput("embeddings have \(embeddings.count) values, expected \(t * d)")
-            }
-            embeddings.withUnsafeBufferPointer { cache.embeddings.pointer.update(from: $0.baseAddress!, count: t * d) }
-        } else {
-            for (row, id) in tokens.enumerated() {
-                (cache.embeddings.pointer + row * d).update(from: weights.tokenEmbedding.pointer + id * d, count: d)
-            }
-        }
+        try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
 
         let xn = FloatBuffer(count: t * d)       // [T, D] normalized input of a projection
         let act = FloatBuffer(count: t * f)      // [T, F] silu(gate) ⊙ up
