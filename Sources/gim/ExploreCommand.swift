@@ -50,6 +50,11 @@ struct Explore: ParsableCommand {
             debounceMilliseconds: debounceMs, colors: ColorDepth(rawValue: colors),
             exportDirectory: exportDir ?? FileManager.default.currentDirectoryPath)
         let status = try ExplorerApp.run(options)
-        if status != 0 { throw ExitCode(status) }
+        // The terminal is restored by now. Leave at once with _exit: the attribution worker may
+        // still be inside a long OpenBLAS call (it is given 3 s to stop), and exit()'s library
+        // destructors (OpenBLAS shuts its thread pool down) would race with it.
+        fflush(stdout)
+        fflush(stderr)
+        _exit(status)
     }
 }
