@@ -66,8 +66,10 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
                 let gu = lc.gateUp.pointer + i * 2 * f, da = dAct.pointer + i * f, dg = dGateUp.pointer + i * 2 * f
                 for j in 0..<f {
                     let gate = gu[j], up = gu[f + j]
-                    dg[j] = da[j] * up * s.gateScale * Activations.siluGrad(gate)
-                    dg[f + j] = da[j] * Activations.silu(gate) * s.upScale
+                    // silu(g) = g·σ(g), silu'(g) = σ(g)·(1 + g·(1 − σ(g))): one exp for both.
+                    let sig = Activations.sigmoid(gate)
+                    dg[j] = da[j] * up * s.gateScale * (sig * (1 + gate * (1 - sig)))
+                    dg[f + j] = da[j] * (gate * sig) * s.upScale
                 }
             }
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
