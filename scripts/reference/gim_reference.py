@@ -275,15 +275,23 @@ def explain(
     """GIM / plain-gradient attribution. Returns a dict with attributions [T], embedding_grad
     [T, dim], logits [T, vocab] (detached), target_token_id, target_index (absolute position),
     target_logit."""
+    return explain_with(lambda e: forward(cfg, W, e, settings), W["token_embd"], token_ids,
+                        baseline_token_id, target_token_id, target_position)
+
+
+def explain_with(forward_fn, emb: torch.Tensor, token_ids, baseline_token_id: int,
+                 target_token_id: int | None = None, target_position: int = -1) -> dict:
+    """The attribution itself, for any architecture: `forward_fn(e)` maps token embeddings
+    [T, dim] (the leaf) to logits [T, vocab]; `emb` is the token-embedding table.
+    a_t = sum_d dL/de[t,d] * (e[t,d] - e_base[d]), L the raw target logit."""
     ids = torch.as_tensor(list(token_ids), dtype=torch.long)
     n = ids.numel()
     if not -n <= target_position < n:
         raise IndexError(f"target_position {target_position} out of range for {n} tokens")
     t_idx = target_position % n
-    emb = W["token_embd"]
     e = emb[ids].detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        logits = forward(cfg, W, e, settings)
+        logits = forward_fn(e)
         if target_token_id is None:
             target_token_id = int(logits[t_idx].argmax())
         L = logits[t_idx, target_token_id]

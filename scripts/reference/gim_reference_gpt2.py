@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from gim_reference import GradScale, TemperatureSoftmax, grad_scale, softmax_t  # noqa: F401
+from gim_reference import GradScale, TemperatureSoftmax, explain_with, grad_scale, softmax_t  # noqa: F401
 
 
 @dataclass
@@ -136,30 +136,9 @@ def forward(cfg: GPT2Config, W: dict, e: torch.Tensor, settings: dict) -> torch.
 
 def explain(cfg: GPT2Config, W: dict, token_ids, settings: dict, baseline_token_id: int,
             target_token_id: int | None = None, target_position: int = -1) -> dict:
-    """Same contract as gim_reference.explain, for GPT-2."""
-    ids = torch.as_tensor(list(token_ids), dtype=torch.long)
-    n = ids.numel()
-    if not -n <= target_position < n:
-        raise IndexError(f"target_position {target_position} out of range for {n} tokens")
-    t_idx = target_position % n
-    emb = W["wte"]
-    e = emb[ids].detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        logits = forward(cfg, W, e, settings)
-        if target_token_id is None:
-            target_token_id = int(logits[t_idx].argmax())
-        L = logits[t_idx, target_token_id]
-        (grad,) = torch.autograd.grad(L, e)
-    e_base = emb[baseline_token_id].detach()
-    attributions = (grad * (e.detach() - e_base)).sum(-1)
-    return {
-        "attributions": attributions,
-        "embedding_grad": grad,
-        "logits": logits.detach(),
-        "target_token_id": int(target_token_id),
-        "target_index": t_idx,
-        "target_logit": float(L.detach()),
-    }
+    """Same contract as gim_reference.explain, for GPT-2 (attribution on the wte rows)."""
+    return explain_with(lambda e: forward(cfg, W, e, settings), W["wte"], token_ids,
+                        baseline_token_id, target_token_id, target_position)
 
 
 def from_hf_gpt2(model) -> tuple[GPT2Config, dict]:
