@@ -15,10 +15,13 @@ let package = Package(
     targets: [
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // C kernels the engine's hot loops need: a fork-join thread pool and AVX-512 matrix
+        // kernels for the linear layers (chosen at run time; other CPUs use OpenBLAS).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // The engine: model formats, tokenizer, forward, GIM backward, explain. No terminal code.
         .target(
             name: "GIMEngine",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CKernels"]
         ),
         // ncursesw (wide characters) for the explorer; the engine never links it.
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),

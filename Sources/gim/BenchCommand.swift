@@ -58,8 +58,12 @@ struct Bench: ParsableCommand {
         Timing(median_ms: t.0, min_ms: t.1, gflops: flop.map { $0 / (t.0 * 1e6) })
     }
 
-    /// The machine's sgemm rate on 1024³ (the roofline for the engine's GEMMs).
+    /// The machine's sgemm rate on 1024³ (the roofline for the engine's GEMMs), with OpenBLAS
+    /// using all the engine's threads (the engine runs OpenBLAS single-threaded inside its own
+    /// parallel parts, so the setting is restored afterwards).
     func sgemmGFLOPs() -> Double {
+        openblas_set_num_threads(Int32(Parallel.threads))
+        defer { openblas_set_num_threads(1) }
         let n = 1024
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
@@ -80,7 +84,7 @@ struct Bench: ParsableCommand {
         var rows: [Row] = []
         var idsByLength: [String: [Int]] = [:]
         if !json {
-            print("model \(bundle.name), OpenBLAS \(BLASRuntime.coreName) kernels, \(openblas_get_num_threads()) threads, load \(String(format: "%.0f", bundle.loadSeconds * 1000)) ms")
+            print("model \(bundle.name), OpenBLAS \(BLASRuntime.coreName) kernels, \(Parallel.threads) threads, load \(String(format: "%.0f", bundle.loadSeconds * 1000)) ms")
             print("times in ms: median (min) of \(runs) runs after a warm-up\n")
             print("tokens   forward          GIM backward     plain backward   explain          knob change      fwd GF/s  bwd GF/s")
         }
@@ -122,13 +126,13 @@ struct Bench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let rss = Double(usage.ru_maxrss) / 1024
-        var output = Output(model: bundle.name, threads: Int(openblas_get_num_threads()), load_ms: bundle.loadSeconds * 1000,
+        var output = Output(model: bundle.name, threads: Parallel.threads, load_ms: bundle.loadSeconds * 1000,
                             sgemm_gflops: sgemm, peak_rss_mb: rss, rows: rows)
         if !json {
             print(String(format: "\nsgemm 1024³: %.1f GFLOP/s (roofline); peak RSS %.0f MB", sgemm, rss))
         }
         if comparePytorch {
-            let result = try runPyTorch(modelPath: bundle.path, ids: idsByLength, threads: Int(openblas_get_num_threads()))
+            let result = try runPyTorch(modelPath: bundle.path, ids: idsByLength, threads: Parallel.threads)
             output.pytorch = result
             if !json { printComparison(rows, result) }
         }

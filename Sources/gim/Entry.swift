@@ -19,3 +19,4 @@ enum BLASKernelSelection {
         // execv only returns on failure: carry on with the kernels we have.
     }
 }
+

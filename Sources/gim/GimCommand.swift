@@ -1,4 +1,5 @@
 import ArgumentParser
+import GIMEngine
 import Foundation
 
 @main
@@ -24,6 +25,7 @@ struct Gim: ParsableCommand {
             }
         }
         BLASKernelSelection.reexecIfBeneficial()
+        HeapSettings.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Elementwise activations and the row softmax, each with the backward the engine needs.
@@ -6,30 +7,43 @@ enum Activations {
 
     /// silu(x) = x · σ(x);  silu'(x) = σ(x) · (1 + x · (1 − σ(x))).
     @inline(__always) static func silu(_ x: Float) -> Float { x * sigmoid(x) }
+
+    /// act[r, j] = silu(gateUp[r, j]) · gateUp[r, F + j] for every row of gateUp [rows, 2F]
+    /// (act is [rows, F]); rows in parallel, each row one vectorized pass.
+    static func siluProductRows(_ gateUp: UnsafePointer<Float>, _ act: UnsafeMutablePointer<Float>, rows: Int, f: Int) {
+        Parallel.forEachRange(rows, minimumPerPart: 4) { rowRange in
+            for r in rowRange {
+                let g = gateUp + r * 2 * f
+                gim_silu_product(g, g + f, act + r * f, f)
+            }
+        }
+    }
+
+    /// The backward of `siluProductRows` with GIM's gate/up scales: from dAct [rows, F] to
+    /// dGateUp [rows, 2F] (see `gim_silu_product_backward`).
+    static func siluProductBackwardRows(_ gateUp: UnsafePointer<Float>, _ dAct: UnsafePointer<Float>,
+                                        _ dGateUp: UnsafeMutablePointer<Float>, rows: Int, f: Int,
+                                        gateScale: Float, upScale: Float) {
+        Parallel.forEachRange(rows, minimumPerPart: 4) { rowRange in
+            for r in rowRange {
+                let g = gateUp + r * 2 * f, dg = dGateUp + r * 2 * f
+                gim_silu_product_backward(g, g + f, dAct + r * f, dg, dg + f, f, gateScale, upScale)
+            }
+        }
+    }
     @inline(__always) static func siluGrad(_ x: Float) -> Float {
         let s = sigmoid(x)
         return s * (1 + x * (1 - s))
     }
 
-    /// Softmax of each row of x[rows, cols] over its first `valid(row)` entries, written to y;
+    /// Softmax of each row of x[rows, cols] over its first `valid(row)` entries, written to y
+    /// (vectorized, see `CKernels/vector_math.c`);
     /// entries past `valid` are set to zero (the causal mask). `scale` multiplies x first
     /// (1/T for the GIM temperature softmax). Returns nothing; y may alias x.
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                             scale: Float = 1, valid: (Int) -> Int) {
         for r in 0..<rows {
-            let xr = x + r * cols, yr = y + r * cols
-            let n = valid(r)
-            var mx = -Float.infinity
-            for j in 0..<n { mx = max(mx, xr[j] * scale) }
-            var sum: Float = 0
-            for j in 0..<n {
-                let e = expf(xr[j] * scale - mx)
-                yr[j] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for j in 0..<n { yr[j] *= inv }
-            for j in n..<cols { yr[j] = 0 }
+            gim_softmax_row(x + r * cols, y + r * cols, valid(r), cols, scale)
         }
     }
 

@@ -1,4 +1,6 @@
+import CKernels
 import COpenBLAS
+import Foundation
 
 /// Row-major single-precision matrix products on OpenBLAS. Every matrix is row-major with an
 /// explicit leading dimension (the stride between rows), so a head's slice of a wider buffer
@@ -17,29 +19,58 @@ enum BLAS {
     }
 
     /// The linear layer y[T,out] = x[T,in] · W^T with W stored [out,in] (GGUF's layout).
+    /// Parallel: each part computes a slice of the output columns (a slice of W's rows).
     @inline(__always)
+    /// From 4 to 256 rows, on CPUs with AVX-512, the product runs on the engine's own kernel
+    /// (`CKernels/linear_kernels.c`, faster than OpenBLAS at these shapes; see its header).
+    /// Longer inputs go to OpenBLAS, whose packed blocking suits them (the kernel re-reads its
+    /// transposed input once per 12 weight rows, which then no longer fits in L2).
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
-        gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
-             b: w, ldb: inFeatures, beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
+        if rows >= 4 && rows <= 256 && useLinearKernel {
+            // Slices of 48 columns: whole tiles of the kernel (12 or 24 rows of W).
+            Parallel.forEachRange(outFeatures, alignment: 48, minimumPerPart: minimumColumns(rows, inFeatures)) { cols in
+                gim_linear_forward(x, inFeatures, w, y, outFeatures, rows, inFeatures, cols.lowerBound, cols.upperBound,
+                                   accumulate ? 1 : 0)
+            }
+            return
+        }
+        Parallel.forEachRange(outFeatures, alignment: 16, minimumPerPart: minimumColumns(rows, inFeatures)) { cols in
+            gemm(transB: true, m: rows, n: cols.count, k: inFeatures, a: x, lda: inFeatures,
+                 b: w + cols.lowerBound * inFeatures, ldb: inFeatures, beta: accumulate ? 1 : 0,
+                 c: y + cols.lowerBound, ldc: outFeatures)
+        }
     }
 
     /// The input gradient of a linear layer: dx[T,in] (+)= dy[T,out] · W with W stored [out,in].
+    /// Parallel: each part computes a slice of dx's columns (a column slice of W).
     @inline(__always)
     static func linearBackward(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
-        gemm(m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures,
-             b: w, ldb: inFeatures, beta: accumulate ? 1 : 0, c: dx, ldc: inFeatures)
+        Parallel.forEachRange(inFeatures, alignment: 16, minimumPerPart: minimumColumns(rows, outFeatures)) { cols in
+            gemm(m: rows, n: cols.count, k: outFeatures, a: dy, lda: outFeatures,
+                 b: w + cols.lowerBound, ldb: inFeatures, beta: accumulate ? 1 : 0,
+                 c: dx + cols.lowerBound, ldc: inFeatures)
+        }
     }
 
-    /// y[out] = W[out,in] · x[in].
+    /// y[out] = W[out,in] · x[in]. Parallel over slices of W's rows (a vocabulary-sized head is
+    /// ~100 MB of weights, read at memory speed by every thread at once).
     static func matvec(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        outFeatures: Int, inFeatures: Int) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), 1, w, Int32(inFeatures),
-                    x, 1, 0, y, 1)
+        Parallel.forEachRange(outFeatures, alignment: 16, minimumPerPart: minimumColumns(1, inFeatures)) { rows in
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows.count), Int32(inFeatures), 1,
+                        w + rows.lowerBound * inFeatures, Int32(inFeatures), x, 1, 0, y + rows.lowerBound, 1)
+        }
     }
 
-    /// Number of threads OpenBLAS uses.
-    static var threads: Int { Int(openblas_get_num_threads()) }
-    static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Whether `linear` uses the AVX-512 kernel: the CPU has it, and GIM_LINEAR_KERNEL is not "openblas"
+    /// (to compare the two paths).
+    static let useLinearKernel: Bool =
+        gim_kernels_available() != 0 && ProcessInfo.processInfo.environment["GIM_LINEAR_KERNEL"] != "openblas"
+
+    /// Output columns per part below which a product runs on one thread: about 100k
+    /// multiply-adds, tens of microseconds, where handing work to another thread stops paying.
+    @inline(__always)
+    static func minimumColumns(_ rows: Int, _ depth: Int) -> Int { 100_000 / max(1, rows * depth) }
 }

@@ -10,7 +10,8 @@ public enum BLASRuntime {
     /// The kernel family OpenBLAS is using now, e.g. "SkylakeX", "Haswell", "Prescott".
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Threads the engine computes with (OpenBLAS itself runs single-threaded; see `Parallel`).
+    public static var threads: Int { Parallel.threads }
 
     /// The kernel family to force for this CPU, or nil to keep OpenBLAS's own choice: only when
     /// OpenBLAS fell back to a generic core while the CPU's flags show a better family it has.

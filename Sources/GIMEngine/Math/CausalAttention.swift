@@ -23,15 +23,24 @@ struct CausalAttention {
     /// (0 = one matrix reused by every head); `probs` may be `scores` when scores are not kept.
     func forward(qkv: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                  headStride: Int, ctx: UnsafeMutablePointer<Float>, tokens t: Int) {
-        let hd = headDim, ld = qkvStride
-        for h in 0..<heads {
-            let g = h / groupSize
-            let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
-            let s = scores + h * headStride, p = probs + h * headStride
-            BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
-            Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: ctx + h * hd, ldc: ctxStride)
+        // Heads are independent; with one matrix per head they run in parallel.
+        if headStride >= t * t {
+            Parallel.forEachRange(heads, minimumPerPart: t >= 16 ? 1 : heads) { hs in
+                for h in hs { forwardHead(h, qkv: qkv, scores: scores + h * headStride, probs: probs + h * headStride, ctx: ctx, tokens: t) }
+            }
+        } else {
+            for h in 0..<heads { forwardHead(h, qkv: qkv, scores: scores, probs: probs, ctx: ctx, tokens: t) }
         }
+    }
+
+    /// One head of `forward`; `s` and `p` are its [T, T] scores and probabilities.
+    private func forwardHead(_ h: Int, qkv: UnsafePointer<Float>, scores s: UnsafeMutablePointer<Float>,
+                             probs p: UnsafeMutablePointer<Float>, ctx: UnsafeMutablePointer<Float>, tokens t: Int) {
+        let hd = headDim, ld = qkvStride, g = h / groupSize
+        let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
+        BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
+        Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
+        BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: ctx + h * hd, ldc: ctxStride)
     }
 
     /// From dCtx to dQKV for every head, rows < r (T = cache length, the stride of the [T, T]
@@ -39,41 +48,92 @@ struct CausalAttention {
     ///   ctx_h = P_h · v_g      →  dP_h = dctx_h · v_gᵀ,  dv_g += P_hᵀ · dctx_h
     ///   P_h = softmax(S_h)     →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)  (GIM temperature)
     ///   S_h = q_h·k_gᵀ·scale   →  dq_h = dS_h · k_g·scale,  dk_g += dS_hᵀ · q_h·scale
-    /// then dq, dk, dv are multiplied by GIM's q/k/v scales. `dP` and `sT` are [T, T] scratch.
+    /// then dq, dk, dv are multiplied by GIM's q/k/v scales. Heads run in parallel: each writes
+    /// its dq slice directly and its dk/dv contributions to its own slot of `scratch`, which are
+    /// summed per key/value head afterwards (the same sums in the same order for any thread count).
     func backward(qkv: UnsafePointer<Float>, scores: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-                  dCtx: UnsafePointer<Float>, dQKV: UnsafeMutablePointer<Float>,
-                  dP: UnsafeMutablePointer<Float>, sT: UnsafeMutablePointer<Float>,
+                  dCtx: UnsafePointer<Float>, dQKV: UnsafeMutablePointer<Float>, scratch: AttentionBackwardScratch,
                   tokens t: Int, rows r: Int, settings s: GIMSettings) {
         let hd = headDim, ld = qkvStride
-        for i in 0..<r {
-            (dQKV + i * ld + kOffset).update(repeating: 0, count: 2 * kvHeads * hd)
-        }
-        for h in 0..<heads {
-            let g = h / groupSize
-            let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
-            let dq = dQKV + h * hd, dk = dQKV + kOffset + g * hd, dv = dQKV + vOffset + g * hd
-            let dctx = dCtx + h * hd
-            let p = probs + h * t * t
-
-            BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: ctxStride, b: v, ldb: ld, c: dP, ldc: t)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, a: p, lda: t, b: dctx, ldb: ctxStride, beta: 1, c: dv, ldc: ld)
-            var sBackward = p
-            if s.softmaxTemperature != 1 {
-                Activations.softmaxRows(scores + h * t * t, sT, rows: r, cols: t, scale: 1 / s.softmaxTemperature,
-                                        valid: { $0 + 1 })
-                sBackward = UnsafePointer(sT)
+        precondition(scratch.tokens == t && scratch.heads == heads && scratch.headDim == hd)
+        // Serial when the thread count grew after the scratch was made (too few dP/sT slots).
+        let minimum = t >= 16 && Parallel.threads <= scratch.parts ? 1 : heads
+        Parallel.forEachRange(heads, minimumPerPart: minimum) { part, hs in
+            for h in hs {
+                backwardHead(h, qkv: qkv, scores: scores + h * t * t, probs: probs + h * t * t, dCtx: dCtx, dQKV: dQKV,
+                             dk: scratch.dk + h * t * hd, dv: scratch.dv + h * t * hd,
+                             dP: scratch.dP + part * t * t, sT: scratch.sT + part * t * t, tokens: t, rows: r, settings: s)
             }
-            Activations.softmaxBackwardRows(sBackward, dP, rows: r, cols: t, valid: { $0 + 1 })
-            BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
-            BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: q, ldb: ld, beta: 1, c: dk, ldc: ld)
         }
-        if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
-            for i in 0..<r {
+        // dk_g = Σ_{h in group g} dk_h (likewise dv), then the q/k/v scales; rows are independent.
+        Parallel.forEachRange(r, minimumPerPart: 16) { rowRange in
+            for i in rowRange {
                 let row = dQKV + i * ld
-                for j in 0..<kOffset { row[j] *= s.qScale }
-                for j in kOffset..<vOffset { row[j] *= s.kScale }
-                for j in vOffset..<ld { row[j] *= s.vScale }
+                for g in 0..<kvHeads {
+                    let dk = row + kOffset + g * hd, dv = row + vOffset + g * hd
+                    for j in 0..<hd { dk[j] = 0; dv[j] = 0 }
+                    for h in g * groupSize..<(g + 1) * groupSize {
+                        let hk = scratch.dk + (h * t + i) * hd, hv = scratch.dv + (h * t + i) * hd
+                        for j in 0..<hd { dk[j] += hk[j]; dv[j] += hv[j] }
+                    }
+                }
+                if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
+                    for j in 0..<kOffset { row[j] *= s.qScale }
+                    for j in kOffset..<vOffset { row[j] *= s.kScale }
+                    for j in vOffset..<ld { row[j] *= s.vScale }
+                }
             }
         }
     }
+
+    /// One head of `backward`: writes dq_h into dQKV and this head's dk, dv contributions
+    /// ([T, headDim] each, rows < r) into `dk`, `dv`. `dP` and `sT` are [T, T] scratch.
+    private func backwardHead(_ h: Int, qkv: UnsafePointer<Float>, scores: UnsafePointer<Float>, probs p: UnsafePointer<Float>,
+                              dCtx: UnsafePointer<Float>, dQKV: UnsafeMutablePointer<Float>,
+                              dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                              dP: UnsafeMutablePointer<Float>, sT: UnsafeMutablePointer<Float>,
+                              tokens t: Int, rows r: Int, settings s: GIMSettings) {
+        let hd = headDim, ld = qkvStride, g = h / groupSize
+        let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
+        let dq = dQKV + h * hd, dctx = dCtx + h * hd
+
+        BLAS.gemm(transB: true, m: r, n: r, k: hd, a: dctx, lda: ctxStride, b: v, ldb: ld, c: dP, ldc: t)
+        BLAS.gemm(transA: true, m: r, n: hd, k: r, a: p, lda: t, b: dctx, ldb: ctxStride, c: dv, ldc: hd)
+        var sBackward = p
+        if s.softmaxTemperature != 1 {
+            Activations.softmaxRows(scores, sT, rows: r, cols: t, scale: 1 / s.softmaxTemperature, valid: { $0 + 1 })
+            sBackward = UnsafePointer(sT)
+        }
+        Activations.softmaxBackwardRows(sBackward, dP, rows: r, cols: t, valid: { $0 + 1 })
+        BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
+        BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: q, ldb: ld, c: dk, ldc: hd)
+    }
+}
+
+/// Scratch memory of `CausalAttention.backward` for one prompt length, allocated once and
+/// reused by every layer and every backward.
+final class AttentionBackwardScratch: @unchecked Sendable {
+    let tokens: Int, heads: Int, headDim: Int
+    /// dP/sT slots: one per parallel part (the thread count when allocated).
+    let parts: Int
+    /// [H, T, headDim] each head's contribution to the gradient of its key / value head.
+    let dkBuffer: FloatBuffer, dvBuffer: FloatBuffer
+    /// [parts, T, T] gradient of one head's probabilities, then of its scores.
+    let dPBuffer: FloatBuffer
+    /// [parts, T, T] the backward softmax s_T = softmax(scores / T) of one head.
+    let sTBuffer: FloatBuffer
+
+    init(tokens t: Int, heads: Int, headDim: Int) {
+        self.tokens = t; self.heads = heads; self.headDim = headDim
+        parts = max(1, Parallel.threads)
+        dkBuffer = FloatBuffer(count: heads * t * headDim)
+        dvBuffer = FloatBuffer(count: heads * t * headDim)
+        dPBuffer = FloatBuffer(count: parts * t * t)
+        sTBuffer = FloatBuffer(count: parts * t * t)
+    }
+
+    var dk: UnsafeMutablePointer<Float> { dkBuffer.pointer }
+    var dv: UnsafeMutablePointer<Float> { dvBuffer.pointer }
+    var dP: UnsafeMutablePointer<Float> { dPBuffer.pointer }
+    var sT: UnsafeMutablePointer<Float> { sTBuffer.pointer }
 }

@@ -41,7 +41,8 @@ struct RoPETable {
         let half = headDim / 2
         cos.withUnsafeBufferPointer { cp in
             sin.withUnsafeBufferPointer { sp in
-                for p in 0..<rows {
+                Parallel.forEachRange(rows, minimumPerPart: 8) { rowRange in
+                for p in rowRange {
                     let cr = cp.baseAddress! + p * half, sr = sp.baseAddress! + p * half
                     for h in 0..<heads {
                         let v = x + p * rowStride + h * headDim
@@ -53,6 +54,7 @@ struct RoPETable {
                             v[b] = x0 * s + x1 * c
                         }
                     }
+                }
                 }
             }
         }

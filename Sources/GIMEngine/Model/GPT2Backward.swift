@@ -15,10 +15,8 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
     let dCtx: FloatBuffer
     /// [T, 3D] gradient of q | k | v.
     let dQKV: FloatBuffer
-    /// [T, T] gradient of one head's probabilities, then of its scores.
-    let dP: FloatBuffer
-    /// [T, T] the backward softmax s_T = softmax(scores / T) of one head.
-    let sT: FloatBuffer
+    /// Per-head scratch of the attention backward.
+    let attentionScratch: AttentionBackwardScratch
 
     public init(model: GPT2Model, length: Int) {
         self.model = model
@@ -29,8 +27,7 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
         dFc = FloatBuffer(count: t * c.ffnDim)
         dCtx = FloatBuffer(count: t * c.dim)
         dQKV = FloatBuffer(count: t * 3 * c.dim)
-        dP = FloatBuffer(count: t * t)
-        sT = FloatBuffer(count: t * t)
+        attentionScratch = AttentionBackwardScratch(tokens: t, heads: c.heads, headDim: c.headDim)
     }
 
     /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden`; rows at or after `rows`
@@ -69,7 +66,7 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
             BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: d, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, d)
             model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, dP: dP.pointer, sT: sT.pointer,
+                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
                                                tokens: t, rows: r, settings: s)
             // [q | k | v] = ln_1(xIn) · W_qkvᵀ + b_qkv
             BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 3 * d)

@@ -17,10 +17,8 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
     let dCtx: FloatBuffer
     /// [T, qkvDim] gradient of q | k | v.
     let dQKV: FloatBuffer
-    /// [T, T] gradient of one head's probabilities, then of its scores.
-    let dP: FloatBuffer
-    /// [T, T] the backward softmax s_T = softmax(scores / T) of one head.
-    let sT: FloatBuffer
+    /// Per-head scratch of the attention backward.
+    let attentionScratch: AttentionBackwardScratch
 
     public init(model: LlamaModel, length: Int) {
         self.model = model
@@ -32,8 +30,7 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
         dGateUp = FloatBuffer(count: t * 2 * c.ffnDim)
         dCtx = FloatBuffer(count: t * c.attnDim)
         dQKV = FloatBuffer(count: t * c.qkvDim)
-        dP = FloatBuffer(count: t * t)
-        sT = FloatBuffer(count: t * t)
+        attentionScratch = AttentionBackwardScratch(tokens: t, heads: c.heads, headDim: c.headDim)
     }
 
     /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden` (the normalized final
@@ -62,16 +59,8 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             // xOut = xMid + ffn_down(act): the residual passes dx through; act gets dx · W_down.
             BLAS.linearBackward(dx.pointer, lw.wDown.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
             // act = silu(gate) ⊙ up, with GIM's scales on the two branches at the product.
-            for i in 0..<r {
-                let gu = lc.gateUp.pointer + i * 2 * f, da = dAct.pointer + i * f, dg = dGateUp.pointer + i * 2 * f
-                for j in 0..<f {
-                    let gate = gu[j], up = gu[f + j]
-                    // silu(g) = g·σ(g), silu'(g) = σ(g)·(1 + g·(1 − σ(g))): one exp for both.
-                    let sig = Activations.sigmoid(gate)
-                    dg[j] = da[j] * up * s.gateScale * (sig * (1 + gate * (1 - sig)))
-                    dg[f + j] = da[j] * (gate * sig) * s.upScale
-                }
-            }
+            Activations.siluProductBackwardRows(lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
+                                                gateScale: s.gateScale, upScale: s.upScale)
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
             BLAS.linearBackward(dGateUp.pointer, lw.wGateUp.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
             // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
@@ -83,7 +72,7 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
             model.attention.backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                     dCtx: dCtx.pointer, dQKV: dQKV.pointer, dP: dP.pointer, sT: sT.pointer,
+                                     dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
                                      tokens: t, rows: r, settings: s)
             // q, k = rope(q), rope(k): rotate the gradients back.
             cache.rope.apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,

@@ -54,7 +54,8 @@ extension LlamaModel {
         let ctx = FloatBuffer(count: r * c.attnDim)   // [R, H·headDim] attention output
         let gateUp = FloatBuffer(count: r * 2 * f)    // [R, 2F] gate | up
         let act = FloatBuffer(count: r * f)           // [R, F] silu(gate) ⊙ up
-        let scores = FloatBuffer(count: n * n)        // [n, n] one head's scores, then probabilities
+        let slots = Parallel.threads
+        let scores = FloatBuffer(count: slots * n * n) // [parts, n, n] one head's scores, then probabilities
         let invRms = FloatBuffer(count: r)            // [R] unused by the caller
         let rope = RoPETable(positions: n, headDim: c.headDim, base: c.ropeBase)
 
@@ -67,12 +68,17 @@ extension LlamaModel {
             RMSNorm.forward(x.pointer, lw.attnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
             BLAS.linear(xn.pointer, lw.wqkv.pointer, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
-            for s in 0..<b {
-                // Positions restart at 0 in every sequence.
-                rope.apply(qkv.pointer + s * n * c.qkvDim, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
-                           layout: c.ropeLayout, inverse: false)
-                attention.forward(qkv: qkv.pointer + s * n * c.qkvDim, scores: scores.pointer, probs: scores.pointer,
-                                  headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
+            // Sequences in parallel, each part with its own scores matrix (serial if the thread
+            // count grew since `slots` was read).
+            Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, sequences in
+                let partScores = scores.pointer + part * n * n
+                for s in sequences {
+                    // Positions restart at 0 in every sequence.
+                    rope.apply(qkv.pointer + s * n * c.qkvDim, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
+                               layout: c.ropeLayout, inverse: false)
+                    attention.forward(qkv: qkv.pointer + s * n * c.qkvDim, scores: partScores, probs: partScores,
+                                      headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
+                }
             }
             BLAS.linear(ctx.pointer, lw.wo.pointer, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
                         accumulate: true)
@@ -81,10 +87,7 @@ extension LlamaModel {
             RMSNorm.forward(x.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
             BLAS.linear(xn.pointer, lw.wGateUp.pointer, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
-            for row in 0..<r {
-                let g = gateUp.pointer + row * 2 * f, a = act.pointer + row * f
-                for j in 0..<f { a[j] = Activations.silu(g[j]) * g[f + j] }
-            }
+            Activations.siluProductRows(gateUp.pointer, act.pointer, rows: r, f: f)
             BLAS.linear(act.pointer, lw.wDown.pointer, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
         }
 

@@ -66,10 +66,7 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
             RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
                             rows: t, dim: d, eps: c.rmsEps)
             BLAS.linear(xn.pointer, lw.wGateUp.pointer, lc.gateUp.pointer, rows: t, inFeatures: d, outFeatures: 2 * f)
-            for r in 0..<t {
-                let g = lc.gateUp.pointer + r * 2 * f, a = act.pointer + r * f
-                for j in 0..<f { a[j] = Activations.silu(g[j]) * g[f + j] }
-            }
+            Activations.siluProductRows(lc.gateUp.pointer, act.pointer, rows: t, f: f)
             let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
             next.copy(from: lc.xMid)
             BLAS.linear(act.pointer, lw.wDown.pointer, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)

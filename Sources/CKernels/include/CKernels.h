@@ -1,0 +1,6 @@
+// The C side of the engine: a fork-join thread pool, matrix kernels for linear layers and
+// vectorized elementwise passes. Each header says what it is for.
+#include "heap_settings.h"
+#include "linear_kernels.h"
+#include "thread_pool.h"
+#include "vector_math.h"
