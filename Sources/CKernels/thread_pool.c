@@ -1,8 +1,12 @@
 // The fork-join pool of thread_pool.h. One job at a time: a generation counter announces it,
-// each worker runs its part and decrements `pending`; the caller spins until pending is 0.
+// every worker runs its part (or sees it has none, after the pool was shrunk) and decrements
+// `pending`; the caller spins until pending is 0. Because every worker, not only those with a
+// part, must acknowledge a job before the next one is published, no worker can ever read the
+// job fields of one generation while believing it is handling another.
 #include "thread_pool.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -13,7 +17,7 @@ static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static _Atomic long generation = 0;    // incremented for every job
-static _Atomic long pending = 0;       // parts of the current job not finished by workers
+static _Atomic long pending = 0;       // workers that have not yet finished the current job
 static _Atomic long size = 1;          // parts per job
 static long started = 0;               // worker threads created (never stopped)
 static gim_pool_fn job_fn;
@@ -32,9 +36,16 @@ static long now_us(void) {
     return t.tv_sec * 1000000L + t.tv_nsec / 1000;
 }
 
+// What a worker starts with: its part, and the generation current when it was created (read
+// under `busy`, so no job was running). Reading the generation in the new thread instead
+// could see a job that started before the thread ran, and that job would wait forever.
+typedef struct { long part; long generation; } WorkerStart;
+
 static void *worker(void *arg) {
-    long part = (long)arg;
-    long seen = atomic_load(&generation);
+    WorkerStart start = *(WorkerStart *)arg;
+    free(arg);
+    long part = start.part;
+    long seen = start.generation;
     for (;;) {
         // Spin for a while: the next job usually comes within microseconds.
         long deadline = now_us() + SPIN_MICROSECONDS, spins = 0;
@@ -50,10 +61,8 @@ static void *worker(void *arg) {
             }
         }
         seen = g;
-        if (part < job_parts) {
-            job_fn(job_context, part, job_parts);
-            atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
-        }
+        if (part < job_parts) job_fn(job_context, part, job_parts);
+        atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
     }
     return 0;
 }
@@ -67,9 +76,17 @@ void gim_pool_set_size(long threads) {
     while (started < threads - 1) {
         pthread_t t;
         pthread_attr_t attr;
+        WorkerStart *start = malloc(sizeof *start);
+        if (!start) {
+            threads = started + 1;  // run with the workers we have
+            break;
+        }
+        start->part = started + 1;
+        start->generation = atomic_load(&generation);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &attr, worker, (void *)(started + 1)) != 0) {
+        if (pthread_create(&t, &attr, worker, start) != 0) {
+            free(start);
             pthread_attr_destroy(&attr);
             threads = started + 1;  // run with the workers we have
             break;
@@ -90,8 +107,7 @@ void gim_pool_run(gim_pool_fn fn, void *context) {
     job_fn = fn;
     job_context = context;
     job_parts = parts;
-    // Workers with part ≥ parts (after a shrink) see the job and skip it without touching pending.
-    atomic_store_explicit(&pending, parts - 1, memory_order_relaxed);
+    atomic_store_explicit(&pending, started, memory_order_relaxed);
     pthread_mutex_lock(&sleep_lock);
     atomic_fetch_add_explicit(&generation, 1, memory_order_release);
     pthread_cond_broadcast(&wake);

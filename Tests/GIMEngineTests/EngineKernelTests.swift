@@ -110,6 +110,25 @@ final class EngineKernelTests: XCTestCase {
         XCTAssertEqual(counts.array, [Float](repeating: 200, count: parts * parts))
     }
 
+    /// A job handed out right after a worker is created reaches it (a new worker once took the
+    /// generation current when its thread first ran, so a job started before that was never
+    /// seen and the caller waited forever: this test then hangs).
+    func testJobsRightAfterGrowingThePoolComplete() {
+        let before = Parallel.threads
+        defer { Parallel.setThreads(before) }
+        for n in 2...8 {
+            Parallel.setThreads(n)
+            let seen = FloatBuffer(count: n)
+            Parallel.forEachPart { part, _ in seen[part] = 1 }
+            XCTAssertEqual(seen.array, [Float](repeating: 1, count: n))
+        }
+        // Shrunk again: the idle workers acknowledge each job without running a part.
+        Parallel.setThreads(2)
+        let runs = FloatBuffer(count: 2)
+        for _ in 0..<100 { Parallel.forEachPart { part, _ in runs[part] += 1 } }
+        XCTAssertEqual(runs.array, [100, 100])
+    }
+
     func testVectorExpIsWithinThreeUlpsOfExp() {
         let xs = stride(from: -87.0, through: 88.0, by: 0.0137).map { Float($0) } + [0, -0.0, 1e-8, -1e-8]
         var ys = [Float](repeating: 0, count: xs.count)
