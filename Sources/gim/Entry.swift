@@ -19,4 +19,3 @@ enum BLASKernelSelection {
         // execv only returns on failure: carry on with the kernels we have.
     }
 }
-

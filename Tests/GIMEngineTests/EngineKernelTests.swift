@@ -26,12 +26,13 @@ final class EngineKernelTests: XCTestCase {
         XCTAssertLessThan(worst / scale, 2e-6, what, file: file, line: line)
     }
 
-    /// Shapes around every tile edge of the kernel (rows 4…256 run on it when the CPU has
-    /// AVX-512; others, and other CPUs, on OpenBLAS), with and without accumulation.
+    /// Shapes around every tile edge of the kernel (rows 4…128 run on it when the CPU has
+    /// AVX-512; others, and other CPUs, on OpenBLAS; wide inputs of many rows are summed
+    /// in chunks), with and without accumulation.
     func testLinearMatchesNaiveProduct() {
         var rng = SeededRandom(seed: 11)
         let shapes = [(1, 7, 5), (4, 16, 24), (5, 33, 50), (16, 64, 96), (17, 100, 49), (31, 24, 13), (32, 40, 130),
-                      (33, 24, 49), (100, 64, 130), (256, 16, 48), (257, 32, 20)]
+                      (33, 24, 49), (100, 64, 130), (20, 1100, 30), (128, 1200, 26), (129, 32, 20)]
         for (rows, inF, outF) in shapes {
             let x = randomValues(rows * inF, &rng), w = randomValues(outF * inF, &rng), y0 = randomValues(rows * outF, &rng)
             let want = naiveLinear(x, w, rows: rows, inF: inF, outF: outF)
@@ -122,11 +123,16 @@ final class EngineKernelTests: XCTestCase {
             Parallel.forEachPart { part, _ in seen[part] = 1 }
             XCTAssertEqual(seen.array, [Float](repeating: 1, count: n))
         }
-        // Shrunk again: the idle workers acknowledge each job without running a part.
+        // Shrunk again: the workers beyond the size retire (sleep) and jobs need only the rest.
         Parallel.setThreads(2)
         let runs = FloatBuffer(count: 2)
         for _ in 0..<100 { Parallel.forEachPart { part, _ in runs[part] += 1 } }
         XCTAssertEqual(runs.array, [100, 100])
+        // Grown again: retired workers come back and take their parts.
+        Parallel.setThreads(6)
+        let again = FloatBuffer(count: 6)
+        for _ in 0..<50 { Parallel.forEachPart { part, _ in again[part] += 1 } }
+        XCTAssertEqual(again.array, [Float](repeating: 50, count: 6))
     }
 
     func testVectorExpIsWithinThreeUlpsOfExp() {

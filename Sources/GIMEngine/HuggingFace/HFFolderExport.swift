@@ -57,10 +57,14 @@ public enum HFFolderExport {
         let dir = URL(fileURLWithPath: directory)
 
         // Tensors.
-        let tensors = safetensors(weights)
+        // The tensors point into these file-layout copies of the blocks: keep them alive until written.
+        let layers = weights.layers
+        let tensors = safetensors(weights, layers: layers)
         let stPath = dir.appendingPathComponent("model.safetensors").path
-        try SafeTensorsWriter.writeF32(path: stPath, tensors: tensors,
-                                       metadata: ["format": "pt", "source": "gim convert from \(URL(fileURLWithPath: ggufPath).lastPathComponent)"])
+        try withExtendedLifetime(layers) {
+            try SafeTensorsWriter.writeF32(path: stPath, tensors: tensors,
+                                           metadata: ["format": "pt", "source": "gim convert from \(URL(fileURLWithPath: ggufPath).lastPathComponent)"])
+        }
 
         // config.json
         let meta = gguf.metadata
@@ -94,8 +98,9 @@ public enum HFFolderExport {
 
     // MARK: Tensors
 
-    /// The model's tensors under Hugging Face names, q/k rows in rotate-half order.
-    static func safetensors(_ w: LlamaWeights) -> [SafeTensorsWriter.Tensor] {
+    /// The model's tensors under Hugging Face names, q/k rows in rotate-half order. `layers` is
+    /// `w.layers` (the file layout), which the returned tensors point into: the caller keeps it alive.
+    static func safetensors(_ w: LlamaWeights, layers: [LlamaLayerWeights]) -> [SafeTensorsWriter.Tensor] {
         let c = w.config, d = c.dim, f = c.ffnDim, hd = c.headDim, kv = c.kvHeads * hd
         var out: [SafeTensorsWriter.Tensor] = []
         out.append(.init(name: "model.embed_tokens.weight", shape: [c.vocabSize, d], from: w.tokenEmbedding.pointer))
@@ -119,7 +124,7 @@ public enum HFFolderExport {
                 }
             }
         }
-        for (i, l) in w.layers.enumerated() {
+        for (i, l) in layers.enumerated() {
             let p = "model.layers.\(i)."
             let q = UnsafePointer(l.wqkv.pointer), k = q + c.attnDim * d, v = k + kv * d
             out.append(.init(name: p + "input_layernorm.weight", shape: [d], from: l.attnNorm.pointer))

@@ -20,14 +20,9 @@ enum BLAS {
 
     /// The linear layer y[T,out] = x[T,in] · W^T with W stored [out,in] (GGUF's layout).
     /// Parallel: each part computes a slice of the output columns (a slice of W's rows).
-    @inline(__always)
-    /// From 4 to 256 rows, on CPUs with AVX-512, the product runs on the engine's own kernel
-    /// (`CKernels/linear_kernels.c`, faster than OpenBLAS at these shapes; see its header).
-    /// Longer inputs go to OpenBLAS, whose packed blocking suits them (the kernel re-reads its
-    /// transposed input once per 12 weight rows, which then no longer fits in L2).
     static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
-        if rows >= 4 && rows <= 256 && useLinearKernel {
+        if kernelHandles(rows: rows) {
             // Slices of 48 columns: whole tiles of the kernel (12 or 24 rows of W).
             Parallel.forEachRange(outFeatures, alignment: 48, minimumPerPart: minimumColumns(rows, inFeatures)) { cols in
                 gim_linear_forward(x, inFeatures, w, y, outFeatures, rows, inFeatures, cols.lowerBound, cols.upperBound,
@@ -44,7 +39,6 @@ enum BLAS {
 
     /// The input gradient of a linear layer: dx[T,in] (+)= dy[T,out] · W with W stored [out,in].
     /// Parallel: each part computes a slice of dx's columns (a column slice of W).
-    @inline(__always)
     static func linearBackward(_ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                                rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
         Parallel.forEachRange(inFeatures, alignment: 16, minimumPerPart: minimumColumns(rows, outFeatures)) { cols in
@@ -53,6 +47,27 @@ enum BLAS {
                  c: dx + cols.lowerBound, ldc: inFeatures)
         }
     }
+
+    /// The linear layer with W stored transposed (`wT` = Wᵀ [in, out], see `LlamaLayerMatrices`):
+    /// y[T,out] (+)= x[T,in] · Wᵀ, OpenBLAS's plain product, parallel over column slices.
+    static func linearTransposed(_ x: UnsafePointer<Float>, _ wT: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                 rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
+        linearBackward(x, wT, y, rows: rows, inFeatures: outFeatures, outFeatures: inFeatures, accumulate: accumulate)
+    }
+
+    /// The input gradient with W stored transposed: dx[T,in] (+)= dy[T,out] · W = dy · (Wᵀ)ᵀ, which
+    /// reads Wᵀ's rows along the reduction: the AVX-512 kernel's shape (see `linear`).
+    static func linearBackwardTransposed(_ dy: UnsafePointer<Float>, _ wT: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                         rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
+        linear(dy, wT, dx, rows: rows, inFeatures: outFeatures, outFeatures: inFeatures, accumulate: accumulate)
+    }
+
+    /// Whether a product with `rows` rows runs on the AVX-512 kernel (`CKernels/linear_kernels.c`):
+    /// from 4 to 128 rows, where it beats or matches OpenBLAS (see its header), when the CPU has
+    /// AVX-512 and GIM_LINEAR_KERNEL is not "openblas" (to compare the two). Longer inputs go to
+    /// OpenBLAS, whose packed blocking suits them better.
+    @inline(__always)
+    static func kernelHandles(rows: Int) -> Bool { rows >= 4 && rows <= 128 && useLinearKernel }
 
     /// y[out] = W[out,in] · x[in]. Parallel over slices of W's rows (a vocabulary-sized head is
     /// ~100 MB of weights, read at memory speed by every thread at once).
@@ -64,8 +79,6 @@ enum BLAS {
         }
     }
 
-    /// Whether `linear` uses the AVX-512 kernel: the CPU has it, and GIM_LINEAR_KERNEL is not "openblas"
-    /// (to compare the two paths).
     static let useLinearKernel: Bool =
         gim_kernels_available() != 0 && ProcessInfo.processInfo.environment["GIM_LINEAR_KERNEL"] != "openblas"
 

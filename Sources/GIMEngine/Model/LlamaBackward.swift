@@ -53,23 +53,23 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
                          dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let lw = w.layers[l], lc = cache.layers[l]
+            let lw = w.blocks[l], lc = cache.layers[l]
             observer?(.blockOutput(layer: l), dx.pointer, d)
 
             // xOut = xMid + ffn_down(act): the residual passes dx through; act gets dx · W_down.
-            BLAS.linearBackward(dx.pointer, lw.wDown.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
+            BLAS.linearBackwardTransposed(dx.pointer, lw.wDownT.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
             // act = silu(gate) ⊙ up, with GIM's scales on the two branches at the product.
             Activations.siluProductBackwardRows(lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
                                                 gateScale: s.gateScale, upScale: s.upScale)
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
-            BLAS.linearBackward(dGateUp.pointer, lw.wGateUp.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+            BLAS.linearBackwardTransposed(dGateUp.pointer, lw.wGateUpT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
             // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
             RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
             observer?(.attentionOutput(layer: l), dx.pointer, d)
 
             // xMid = xIn + attn_output(ctx)
-            BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            BLAS.linearBackwardTransposed(dx.pointer, lw.woT.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
             model.attention.backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
                                      dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
@@ -78,7 +78,7 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             cache.rope.apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
                              layout: c.ropeLayout, inverse: true)
             // [q | k | v] = attn_norm(xIn) · W_qkvᵀ
-            BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+            BLAS.linearBackwardTransposed(dQKV.pointer, lw.wqkvT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
             RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
             observer?(.blockInput(layer: l), dx.pointer, d)

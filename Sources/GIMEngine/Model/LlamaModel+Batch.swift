@@ -63,11 +63,11 @@ extension LlamaModel {
         for (s, e) in inputs.enumerated() {
             e.withUnsafeBufferPointer { (x.pointer + s * n * d).update(from: $0.baseAddress!, count: n * d) }
         }
-        for lw in weights.layers {
+        for lw in weights.blocks {
             // x += attn_output(attention(rope(q), rope(k), v)) with q|k|v = attn_qkv(attn_norm(x))
             RMSNorm.forward(x.pointer, lw.attnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
-            BLAS.linear(xn.pointer, lw.wqkv.pointer, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+            BLAS.linearTransposed(xn.pointer, lw.wqkvT.pointer, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
             // Sequences in parallel, each part with its own scores matrix (serial if the thread
             // count grew since `slots` was read).
             Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, sequences in
@@ -80,15 +80,15 @@ extension LlamaModel {
                                       headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
                 }
             }
-            BLAS.linear(ctx.pointer, lw.wo.pointer, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
+            BLAS.linearTransposed(ctx.pointer, lw.woT.pointer, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
                         accumulate: true)
 
             // x += ffn_down(silu(ffn_gate(m)) ⊙ ffn_up(m)), m = ffn_norm(x)
             RMSNorm.forward(x.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
-            BLAS.linear(xn.pointer, lw.wGateUp.pointer, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+            BLAS.linearTransposed(xn.pointer, lw.wGateUpT.pointer, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
             Activations.siluProductRows(gateUp.pointer, act.pointer, rows: r, f: f)
-            BLAS.linear(act.pointer, lw.wDown.pointer, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
+            BLAS.linearTransposed(act.pointer, lw.wDownT.pointer, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
         }
 
         // hidden = output_norm(x[last row of each sequence]): [B, D]; logits = hidden · outputᵀ: [B, V]

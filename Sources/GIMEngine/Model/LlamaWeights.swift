@@ -31,8 +31,16 @@ public final class LlamaWeights: @unchecked Sendable {
     public let outputNorm: FloatBuffer
     /// [vocab, dim] output head; the same buffer as `tokenEmbedding` when tied.
     public let output: FloatBuffer
-    public let layers: [LlamaLayerWeights]
+    /// The decoder blocks, projections transposed (see `LlamaLayerMatrices`).
+    public let blocks: [LlamaLayerMatrices]
 
+    /// The decoder blocks in the file layout ([out, in] matrices): a copy made on each call,
+    /// for export and tests; the engine computes with `blocks`.
+    public var layers: [LlamaLayerWeights] { blocks.map { $0.fileLayout(config) } }
+
+    /// Checks every shape, then takes over the layers' buffers: their projections are transposed
+    /// in place (no second copy of the weights), so the `layers` passed in must not be used
+    /// afterwards.
     public init(config: LlamaConfig, tokenEmbedding: FloatBuffer, outputNorm: FloatBuffer, output: FloatBuffer?,
                 layers: [LlamaLayerWeights]) throws {
         try config.validate()
@@ -58,6 +66,15 @@ public final class LlamaWeights: @unchecked Sendable {
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm
         self.output = output ?? tokenEmbedding
-        self.layers = layers
+        // Transpose every block's projections, blocks in parallel, one scratch matrix per part.
+        let largest = max(c.qkvDim, 2 * c.ffnDim, c.dim) * max(c.dim, c.attnDim, c.ffnDim)
+        var result = [LlamaLayerMatrices?](repeating: nil, count: layers.count)
+        result.withUnsafeMutableBufferPointer { out in
+            Parallel.forEachRange(layers.count) { range in
+                let scratch = FloatBuffer(count: largest)
+                for i in range { out[i] = LlamaLayerMatrices(consuming: layers[i], c, scratch: scratch.pointer) }
+            }
+        }
+        self.blocks = result.map { $0! }
     }
 }
