@@ -192,4 +192,20 @@ final class EngineKernelTests: XCTestCase {
         for (a, b) in zip(one.values, two.values) { XCTAssertEqual(Double(a), Double(b), accuracy: 1e-5 * scale) }
         XCTAssertGreaterThan(scale, 0)
     }
+
+    /// The weights are transposed in place at construction, so one buffer used for two
+    /// projections (which would be transposed twice) is refused.
+    func testSharedWeightBufferIsRefused() throws {
+        let c = TinyLlama.config
+        func buf(_ n: Int) -> FloatBuffer { FloatBuffer([Float](repeating: 0.1, count: n)) }
+        let shared = buf(c.dim * c.attnDim)
+        let layers = (0..<c.layers).map { _ in
+            LlamaLayerWeights(attnNorm: buf(c.dim), wqkv: buf(c.qkvDim * c.dim), wo: shared, ffnNorm: buf(c.dim),
+                              wGateUp: buf(2 * c.ffnDim * c.dim), wDown: buf(c.dim * c.ffnDim))
+        }
+        XCTAssertThrowsError(try LlamaWeights(config: c, tokenEmbedding: buf(c.vocabSize * c.dim), outputNorm: buf(c.dim),
+                                              output: nil, layers: layers)) { error in
+            XCTAssertTrue("\(error)".contains("shares a weight buffer"), "\(error)")
+        }
+    }
 }

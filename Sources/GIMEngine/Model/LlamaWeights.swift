@@ -1,5 +1,6 @@
-/// The weights of one decoder block, dequantized to Float32 in layouts fit for sgemm.
-/// Matrices are row-major [out, in] (y = W x), as GGUF stores them.
+/// The weights of one decoder block in the file layout, dequantized to Float32: matrices are
+/// row-major [out, in] (y = W x), as GGUF and safetensors store them. Loaders fill these and hand
+/// them to `LlamaWeights`, which keeps them transposed for computing (`LlamaLayerMatrices`).
 public struct LlamaLayerWeights: Sendable {
     /// [dim] RMSNorm weight before attention.
     public let attnNorm: FloatBuffer
@@ -66,6 +67,14 @@ public final class LlamaWeights: @unchecked Sendable {
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm
         self.output = output ?? tokenEmbedding
+        // Each projection is transposed in place once: a buffer shared by two of them would be
+        // transposed twice, so sharing is refused.
+        var seen = Set<ObjectIdentifier>()
+        for (i, l) in layers.enumerated() {
+            for m in [l.wqkv, l.wo, l.wGateUp, l.wDown] where !seen.insert(ObjectIdentifier(m)).inserted {
+                throw ModelError.shapeMismatch("blk.\(i) shares a weight buffer with another projection")
+            }
+        }
         // Transpose every block's projections, blocks in parallel, one scratch matrix per part.
         let largest = max(c.qkvDim, 2 * c.ffnDim, c.dim) * max(c.dim, c.attnDim, c.ffnDim)
         var result = [LlamaLayerMatrices?](repeating: nil, count: layers.count)
