@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX512 __attribute__((target("avx512f,avx512dq,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512dq,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline))
 
 int gim_kernels_available(void) {
@@ -133,4 +133,63 @@ AVX512 void gim_linear_forward(const float *x, long ldx, const float *w, float *
     long mp = (rows + 15) / 16 * 16;
     const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
     product(xt, mp, rows, w, in, y, ldy, n_begin, n_end, accumulate);
+}
+
+// MARK: Q4_1 weights
+
+// Decodes `count` rows of Q4_1 blocks (in/32 blocks each, 20 bytes per block) into dst
+// [count][in]: q·d + m with the product rounded before the sum, as Dequantize.swift does.
+static AVX512 void decode_q4_1_rows(const unsigned char *w, long in, long count, float *dst) {
+#pragma clang fp contract(off)
+    const long blocks = in / 32;
+    const __m128i low = _mm_set1_epi8(0x0F);
+    for (long r = 0; r < count; r++) {
+        const unsigned char *row = w + r * blocks * 20;
+        float *out = dst + r * in;
+        for (long b = 0; b < blocks; b++) {
+            const unsigned char *p = row + b * 20;
+            unsigned short dh, mh;
+            memcpy(&dh, p, 2);
+            memcpy(&mh, p + 2, 2);
+            __m512 d = _mm512_set1_ps(_cvtsh_ss(dh)), m = _mm512_set1_ps(_cvtsh_ss(mh));
+            __m128i qs = _mm_loadu_si128((const __m128i *)(p + 4));
+            __m128i lo = _mm_and_si128(qs, low), hi = _mm_and_si128(_mm_srli_epi16(qs, 4), low);
+            __m512 vlo = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lo));
+            __m512 vhi = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(hi));
+            _mm512_storeu_ps(out + 32 * b, _mm512_add_ps(_mm512_mul_ps(vlo, d), m));
+            _mm512_storeu_ps(out + 32 * b + 16, _mm512_add_ps(_mm512_mul_ps(vhi, d), m));
+        }
+    }
+}
+
+static _Thread_local Buffer decoded_buffer;
+
+AVX512 void gim_linear_forward_q4_1(const float *x, long ldx, const void *w, float *y, long ldy,
+                                    long rows, long in, long n_begin, long n_end, int accumulate) {
+    if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % 32 != 0) return;
+    const long mp = (rows + 15) / 16 * 16;
+    const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
+    const int wide = mp > 16;
+    const long nr = wide ? 12 : 24;
+    const long row_bytes = in / 32 * 20;
+    float *dec = reserve(&decoded_buffer, nr * in);
+    const unsigned char *wq = (const unsigned char *)w;
+    for (long n = n_begin; n < n_end; n += nr) {
+        const long count = n_end - n < nr ? n_end - n : nr;
+        decode_q4_1_rows(wq + n * row_bytes, in, count, dec);
+        for (long m = 0; m < rows; m += 32) {
+            int mr = rows - m < 32 ? (int)(rows - m) : 32;
+            float *o = y + m * ldy + n;
+            if (count == nr) {
+                if (!wide) tile(xt + m, mp, dec, in, in, o, ldy, 24, 1, mr, accumulate);
+                else if (mr > 16) tile(xt + m, mp, dec, in, in, o, ldy, 12, 2, mr, accumulate);
+                else tile(xt + m, mp, dec, in, in, o, ldy, 12, 1, mr, accumulate);
+            } else {
+                for (long i = 0; i < count; i++) {
+                    if (mr > 16) tile(xt + m, mp, dec + i * in, in, in, o + i, ldy, 1, 2, mr, accumulate);
+                    else tile(xt + m, mp, dec + i * in, in, in, o + i, ldy, 1, 1, mr, accumulate);
+                }
+            }
+        }
+    }
 }

@@ -208,4 +208,37 @@ final class EngineKernelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("shares a weight buffer"), "\(error)")
         }
     }
+
+    /// The Q4_1 kernel decodes exactly what `Dequantize` gives (x = identity picks out every
+    /// weight: y[m, n] = w[n, m], one product by 1 and sums of zeros), and computes the product.
+    func testQ41KernelDecodesExactlyAsDequantize() throws {
+        try XCTSkipUnless(gim_kernels_available() != 0, "this CPU has no AVX-512; the Q4_1 path is not used")
+        var rng = SeededRandom(seed: 16)
+        let rows = 37, cols = 64, blocksPerRow = cols / 32
+        var bytes = [UInt8]()
+        for _ in 0..<(rows * blocksPerRow) {
+            let d = Float16(rng.normal() * 0.05), m = Float16(rng.normal() * 0.1)
+            withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: m.bitPattern.littleEndian) { bytes += $0 }
+            for _ in 0..<16 { bytes.append(UInt8.random(in: 0...255, using: &rng)) }
+        }
+        var dense = [Float](repeating: 0, count: rows * cols)
+        bytes.withUnsafeBytes { src in
+            dense.withUnsafeMutableBufferPointer { Dequantize.run(.q4_1, from: src, into: $0) }
+        }
+        let q = Q41Matrix(rows: rows, cols: cols)
+        bytes.withUnsafeBytes { q.copyRows(from: $0, firstRow: 0) }
+
+        let identity = FloatBuffer((0..<cols * cols).map { $0 / cols == $0 % cols ? 1 : 0 })
+        let picked = FloatBuffer(count: cols * rows)   // [cols, rows] = Wᵀ
+        gim_linear_forward_q4_1(identity.pointer, cols, q.bytes, picked.pointer, rows, cols, cols, 0, rows, 0)
+        for n in 0..<rows { for k in 0..<cols {
+            XCTAssertEqual(picked[k * rows + n], dense[n * cols + k], "w[\(n), \(k)]")
+        } }
+
+        let x = randomValues(5 * cols, &rng)
+        let y = FloatBuffer(count: 5 * rows)
+        gim_linear_forward_q4_1(x, cols, q.bytes, y.pointer, rows, 5, cols, 0, rows, 0)
+        assertClose(y.array, naiveLinear(x, dense, rows: 5, inF: cols, outF: rows), "Q4_1 product")
+    }
 }

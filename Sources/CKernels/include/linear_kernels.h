@@ -24,6 +24,15 @@ int gim_kernels_available(void);
 void gim_linear_forward(const float *x, long ldx, const float *w, float *y, long ldy,
                         long rows, long in, long n_begin, long n_end, int accumulate);
 
+/// The same product with w kept in GGUF's Q4_1 encoding: each row of w is in/32 blocks of
+/// 20 bytes {f16 d; f16 m; u8 qs[16]}, value j of a block = q_j·d + m (q_j: low nibbles of qs
+/// for j < 16, high nibbles for j ≥ 16). Each tile's rows of w are decoded once into a per-thread
+/// buffer, exactly as the Float32 dequantization does (product, then sum; no fused
+/// multiply-add), so results equal the Float32 path's up to summation order, while reading
+/// 5/32 of the bytes. `in` must be a multiple of 32.
+void gim_linear_forward_q4_1(const float *x, long ldx, const void *w, float *y, long ldy,
+                             long rows, long in, long n_begin, long n_end, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

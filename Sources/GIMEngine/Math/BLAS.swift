@@ -62,6 +62,21 @@ enum BLAS {
         linear(dy, wT, dx, rows: rows, inFeatures: outFeatures, outFeatures: inFeatures, accumulate: accumulate)
     }
 
+    /// A Llama projection in the forward: y[T,out] (+)= x[T,in] · Wᵀ, on the Q4_1 kernel when the
+    /// model file gave Q4_1 weights and the rows suit the kernel, else on the stored Wᵀ.
+    static func project(_ x: UnsafePointer<Float>, wT: FloatBuffer, q41: Q41Matrix?, _ y: UnsafeMutablePointer<Float>,
+                        rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
+        guard let q41, kernelHandles(rows: rows) else {
+            linearTransposed(x, wT.pointer, y, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, accumulate: accumulate)
+            return
+        }
+        precondition(q41.rows == outFeatures && q41.cols == inFeatures)
+        Parallel.forEachRange(outFeatures, alignment: 48, minimumPerPart: minimumColumns(rows, inFeatures)) { cols in
+            gim_linear_forward_q4_1(x, inFeatures, q41.bytes, y, outFeatures, rows, inFeatures, cols.lowerBound,
+                                    cols.upperBound, accumulate ? 1 : 0)
+        }
+    }
+
     /// Whether a product with `rows` rows runs on the AVX-512 kernel (`CKernels/linear_kernels.c`):
     /// from 4 to 128 rows, where it beats or matches OpenBLAS (see its header), when the CPU has
     /// AVX-512 and GIM_LINEAR_KERNEL is not "openblas" (to compare the two). Longer inputs go to

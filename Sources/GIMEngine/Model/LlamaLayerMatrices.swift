@@ -19,10 +19,14 @@ public struct LlamaLayerMatrices: Sendable {
     public let wGateUpT: FloatBuffer
     /// [ffnDim, dim]: Wᵀ of the MLP down projection.
     public let wDownT: FloatBuffer
+    /// The same projections in the file's Q4_1 encoding when the model file has them so, for
+    /// the forward's kernel (see `Q41Matrix`); nil otherwise.
+    public let q41: LlamaLayerQ41?
 
     /// Takes over `layer`'s buffers and transposes its four projections in place (`scratch`
     /// holds at least the largest matrix); `layer` must not be used afterwards.
-    init(consuming layer: LlamaLayerWeights, _ c: LlamaConfig, scratch: UnsafeMutablePointer<Float>) {
+    init(consuming layer: LlamaLayerWeights, _ c: LlamaConfig, q41: LlamaLayerQ41?, scratch: UnsafeMutablePointer<Float>) {
+        self.q41 = q41
         Transpose.inPlace(layer.wqkv.pointer, rows: c.qkvDim, cols: c.dim, scratch: scratch)
         Transpose.inPlace(layer.wo.pointer, rows: c.dim, cols: c.attnDim, scratch: scratch)
         Transpose.inPlace(layer.wGateUp.pointer, rows: 2 * c.ffnDim, cols: c.dim, scratch: scratch)
