@@ -1,7 +1,8 @@
 // The matrix kernel of the linear layers, y = x·wᵀ with w row-major [out, in], written for
 // the shapes GIM meets: few rows (the prompt's tokens) against large weight matrices. The
 // engine stores its Llama projections transposed, so this is the backward's dx = dy·W (the
-// product a knob change waits for); GPT-2's forward uses it too. Measured single-threaded on
+// product a knob change waits for); GPT-2's forward uses it too, and the Q4_1 variant below
+// is the Llama forward when the model file is Q4_1. Measured single-threaded on
 // this project's 2-core AVX-512 machine against OpenBLAS 0.3.21 (SkylakeX kernels), on
 // SmolLM2's backward shapes: 1.3–1.6x faster at 8 and 32 rows, equal at 128, slower at 1 row
 // (callers use OpenBLAS below 4 rows and above 128). A call computes a slice of the output

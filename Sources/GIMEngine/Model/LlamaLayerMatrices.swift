@@ -4,8 +4,9 @@
 /// Why transposed: a knob change re-runs only the backward, so its products dx = dy·W are the
 /// ones a person waits for. With Wᵀ stored, dx = dy·(Wᵀ)ᵀ reads Wᵀ's rows along the reduction,
 /// the shape of the engine's AVX-512 kernel (`CKernels/linear_kernels.c`, ~1.5–2x OpenBLAS at
-/// 8–32 rows), while the forward y = x·Wᵀ becomes OpenBLAS's plain product. Keeping both
-/// layouts would double the 424 MB of SmolLM2's projections.
+/// 8–32 rows), while the forward y = x·Wᵀ becomes OpenBLAS's plain product, or the Q4_1
+/// kernel on `q41` when the file had Q4_1 weights. Keeping both Float32 layouts would double
+/// the 424 MB of SmolLM2's projections.
 public struct LlamaLayerMatrices: Sendable {
     /// [dim] RMSNorm weight before attention.
     public let attnNorm: FloatBuffer
