@@ -24,6 +24,10 @@ struct Gim: ParsableCommand {
                 Foundation.exit(2)
             }
         }
+        if let problem = EngineEnvironment.problem(ProcessInfo.processInfo.environment) {
+            FileHandle.standardError.write("error: \(problem)\n".data(using: .utf8)!)
+            Foundation.exit(2)
+        }
         BLASKernelSelection.reexecIfBeneficial()
         HeapSettings.keepFreedMemory()
         do {

@@ -52,6 +52,16 @@ check "error: target position out of range" expect_error pos "out of range" "$gi
 check "error: token id outside vocabulary" expect_error vocab "outside the vocabulary" "$gim" explain --model "$model" --token-ids 1,2,99999999
 
 check "error: invalid UTF-8 argument" expect_error utf8 "not valid UTF-8" "$gim" predict --model "$model" --prompt "$(printf 'abc\377')"
+check "error: GIM_THREADS not a number" expect_error threads "GIM_THREADS must be" env GIM_THREADS=lots "$gim" predict --model "$model" --prompt hi
+check "error: unknown GIM_LINEAR_KERNEL" expect_error kernel "GIM_LINEAR_KERNEL must be" env GIM_LINEAR_KERNEL=fast "$gim" predict --model "$model" --prompt hi
+check "GIM_THREADS=1 and the OpenBLAS path give the same top token" py "
+import json, subprocess, os
+def top(extra):
+    out = subprocess.run(['$gim', 'predict', '--model', '$model', '--prompt', 'The capital of France is', '--json'],
+                         env={**os.environ, **extra}, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)['next'][0]
+a, b = top({'GIM_THREADS': '1'}), top({'GIM_LINEAR_KERNEL': 'openblas'})
+assert a['id'] == b['id'] == 7042 and abs(a['logit'] - b['logit']) < 1e-3, (a, b)"
 printf 'abc\377def' > "$tmp/bad.txt"
 check "error: invalid UTF-8 prompt file" expect_error utf8file "not valid UTF-8" "$gim" predict --model "$model" --prompt-file "$tmp/bad.txt"
 python3 -c "print('word ' * 3000)" > "$tmp/huge.txt"
