@@ -2,9 +2,10 @@ import CKernels
 import COpenBLAS
 import Foundation
 
-/// Row-major single-precision matrix products on OpenBLAS. Every matrix is row-major with an
-/// explicit leading dimension (the stride between rows), so a head's slice of a wider buffer
-/// can be passed without copying.
+/// Row-major single-precision matrix products on OpenBLAS and the engine's AVX-512 kernels
+/// (`CKernels/linear_kernels.c`), the large ones split across `Parallel`'s threads. Every
+/// matrix is row-major with an explicit leading dimension (the stride between rows), so a
+/// head's slice of a wider buffer can be passed without copying.
 enum BLAS {
     /// C[m,n] = alpha * op(A) · op(B) + beta * C, where op(A) is [m,k] and op(B) is [k,n].
     /// A is stored [m,k] (or [k,m] when `transA`), B is stored [k,n] (or [n,k] when `transB`).
