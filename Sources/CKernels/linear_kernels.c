@@ -135,10 +135,12 @@ AVX512 void gim_linear_forward(const float *x, long ldx, const float *w, float *
     product(xt, mp, rows, w, in, y, ldy, n_begin, n_end, accumulate);
 }
 
-// MARK: Q4_1 weights
+// MARK: quantized weights
 
-// Decodes `count` rows of Q4_1 blocks (in/32 blocks each, 20 bytes per block) into dst
-// [count][in]: q·d + m with the product rounded before the sum, as Dequantize.swift does.
+// Decoders of `count` rows of blocks (in/32 blocks each) into dst [count][in], value by value as
+// Dequantize.swift computes them: the product rounded before any sum.
+typedef void (*decode_rows_fn)(const unsigned char *w, long in, long count, float *dst);
+
 static AVX512 void decode_q4_1_rows(const unsigned char *w, long in, long count, float *dst) {
 #pragma clang fp contract(off)
     const long blocks = in / 32;
@@ -162,21 +164,46 @@ static AVX512 void decode_q4_1_rows(const unsigned char *w, long in, long count,
     }
 }
 
+static AVX512 void decode_q8_0_rows(const unsigned char *w, long in, long count, float *dst) {
+    const long blocks = in / 32;
+    for (long r = 0; r < count; r++) {
+        const unsigned char *row = w + r * blocks * 34;
+        float *out = dst + r * in;
+        for (long b = 0; b < blocks; b++) {
+            const unsigned char *p = row + b * 34;
+            unsigned short dh;
+            memcpy(&dh, p, 2);
+            __m512 d = _mm512_set1_ps(_cvtsh_ss(dh));
+            __m512 v0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));
+            __m512 v1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));
+            _mm512_storeu_ps(out + 32 * b, _mm512_mul_ps(v0, d));
+            _mm512_storeu_ps(out + 32 * b + 16, _mm512_mul_ps(v1, d));
+        }
+    }
+}
+
 static _Thread_local Buffer decoded_buffer;
 
-AVX512 void gim_linear_forward_q4_1(const float *x, long ldx, const void *w, float *y, long ldy,
-                                    long rows, long in, long n_begin, long n_end, int accumulate) {
+AVX512 void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
+                                         long rows, long in, long n_begin, long n_end, int accumulate) {
     if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % 32 != 0) return;
+    decode_rows_fn decode;
+    long block_bytes;
+    switch (encoding) {
+    case GIM_Q4_1: decode = decode_q4_1_rows; block_bytes = 20; break;
+    case GIM_Q8_0: decode = decode_q8_0_rows; block_bytes = 34; break;
+    default: return;
+    }
     const long mp = (rows + 15) / 16 * 16;
     const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
     const int wide = mp > 16;
     const long nr = wide ? 12 : 24;
-    const long row_bytes = in / 32 * 20;
+    const long row_bytes = in / 32 * block_bytes;
     float *dec = reserve(&decoded_buffer, nr * in);
     const unsigned char *wq = (const unsigned char *)w;
     for (long n = n_begin; n < n_end; n += nr) {
         const long count = n_end - n < nr ? n_end - n : nr;
-        decode_q4_1_rows(wq + n * row_bytes, in, count, dec);
+        decode(wq + n * row_bytes, in, count, dec);
         for (long m = 0; m < rows; m += 32) {
             int mr = rows - m < 32 ? (int)(rows - m) : 32;
             float *o = y + m * ldy + n;

@@ -209,36 +209,60 @@ final class EngineKernelTests: XCTestCase {
         }
     }
 
-    /// The Q4_1 kernel decodes exactly what `Dequantize` gives (x = identity picks out every
+    /// The quantized kernel decodes exactly what `Dequantize` gives (x = identity picks out every
     /// weight: y[m, n] = w[n, m], one product by 1 and sums of zeros), and computes the product.
-    func testQ41KernelDecodesExactlyAsDequantize() throws {
-        try XCTSkipUnless(gim_kernels_available() != 0, "this CPU has no AVX-512; the Q4_1 path is not used")
-        var rng = SeededRandom(seed: 16)
-        let rows = 37, cols = 64, blocksPerRow = cols / 32
-        var bytes = [UInt8]()
-        for _ in 0..<(rows * blocksPerRow) {
-            let d = Float16(rng.normal() * 0.05), m = Float16(rng.normal() * 0.1)
-            withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes += $0 }
-            withUnsafeBytes(of: m.bitPattern.littleEndian) { bytes += $0 }
-            for _ in 0..<16 { bytes.append(UInt8.random(in: 0...255, using: &rng)) }
-        }
-        var dense = [Float](repeating: 0, count: rows * cols)
-        bytes.withUnsafeBytes { src in
-            dense.withUnsafeMutableBufferPointer { Dequantize.run(.q4_1, from: src, into: $0) }
-        }
-        let q = Q41Matrix(rows: rows, cols: cols)
-        bytes.withUnsafeBytes { q.copyRows(from: $0, firstRow: 0) }
+    func testQuantizedKernelDecodesExactlyAsDequantize() throws {
+        try XCTSkipUnless(gim_kernels_available() != 0, "this CPU has no AVX-512; the quantized path is not used")
+        for (encoding, type) in [(QuantizedMatrix.Encoding.q4_1, GGMLType.q4_1), (.q8_0, .q8_0)] {
+            var rng = SeededRandom(seed: 16)
+            let rows = 37, cols = 64, blocksPerRow = cols / 32
+            var bytes = [UInt8]()
+            for _ in 0..<(rows * blocksPerRow) {
+                let d = Float16(rng.normal() * 0.05), m = Float16(rng.normal() * 0.1)
+                withUnsafeBytes(of: d.bitPattern.littleEndian) { bytes += $0 }
+                if encoding == .q4_1 { withUnsafeBytes(of: m.bitPattern.littleEndian) { bytes += $0 } }
+                for _ in 0..<(encoding == .q4_1 ? 16 : 32) { bytes.append(UInt8.random(in: 0...255, using: &rng)) }
+            }
+            var dense = [Float](repeating: 0, count: rows * cols)
+            bytes.withUnsafeBytes { src in
+                dense.withUnsafeMutableBufferPointer { Dequantize.run(type, from: src, into: $0) }
+            }
+            let q = QuantizedMatrix(encoding, rows: rows, cols: cols)
+            bytes.withUnsafeBytes { q.copyRows(from: $0, firstRow: 0) }
 
-        let identity = FloatBuffer((0..<cols * cols).map { $0 / cols == $0 % cols ? 1 : 0 })
-        let picked = FloatBuffer(count: cols * rows)   // [cols, rows] = Wᵀ
-        gim_linear_forward_q4_1(identity.pointer, cols, q.bytes, picked.pointer, rows, cols, cols, 0, rows, 0)
-        for n in 0..<rows { for k in 0..<cols {
-            XCTAssertEqual(picked[k * rows + n], dense[n * cols + k], "w[\(n), \(k)]")
-        } }
+            let identity = FloatBuffer((0..<cols * cols).map { $0 / cols == $0 % cols ? 1 : 0 })
+            let picked = FloatBuffer(count: cols * rows)   // [cols, rows] = Wᵀ
+            gim_linear_forward_quantized(identity.pointer, cols, q.bytes, q.encoding.kernelCode, picked.pointer, rows,
+                                         cols, cols, 0, rows, 0)
+            for n in 0..<rows { for k in 0..<cols {
+                XCTAssertEqual(picked[k * rows + n], dense[n * cols + k], "\(type.name) w[\(n), \(k)]")
+            } }
 
-        let x = randomValues(5 * cols, &rng)
-        let y = FloatBuffer(count: 5 * rows)
-        gim_linear_forward_q4_1(x, cols, q.bytes, y.pointer, rows, 5, cols, 0, rows, 0)
-        assertClose(y.array, naiveLinear(x, dense, rows: 5, inF: cols, outF: rows), "Q4_1 product")
+            let x = randomValues(5 * cols, &rng)
+            let y = FloatBuffer(count: 5 * rows)
+            gim_linear_forward_quantized(x, cols, q.bytes, q.encoding.kernelCode, y.pointer, rows, 5, cols, 0, rows, 0)
+            assertClose(y.array, naiveLinear(x, dense, rows: 5, inF: cols, outF: rows), "\(type.name) product")
+        }
+    }
+
+    /// A whole model read from Q4_1 and Q8_0 files gives the same forward and attribution with
+    /// its block copies (the quantized kernel) as without them (the Float32 path).
+    func testQuantizedForwardMatchesTheFloat32Path() throws {
+        for name in ["q4_1", "q8_0", "q4_k"] {
+            let path = Fixtures.repoRoot.appendingPathComponent("Tests/Fuzz/corpus/gguf/tiny-llama-\(name).gguf").path
+            let model = try XCTUnwrap(try ModelBundle.load(path: path).model as? LlamaModel)
+            let w = model.weights, c = model.config
+            // Q4_K is not decoded by the kernel: no block copy, the Float32 path only.
+            XCTAssertEqual(w.blocks[0].quantized?.wqkv != nil, name != "q4_k", name)
+            let plain = LlamaModel(weights: try LlamaWeights(config: c, tokenEmbedding: w.tokenEmbedding, outputNorm: w.outputNorm,
+                                                             output: c.tiedOutput ? nil : w.output, layers: w.layers))
+            XCTAssertNil(plain.weights.blocks[0].quantized)
+            let tokens = (0..<12).map { ($0 * 5 + 1) % c.vocabSize }
+            let a = try ExplainSession(model: model, tokenIDs: tokens).attribute(targetTokenID: 2, baselineTokenID: 0, settings: .gim)
+            let b = try ExplainSession(model: plain, tokenIDs: tokens).attribute(targetTokenID: 2, baselineTokenID: 0, settings: .gim)
+            XCTAssertEqual(Double(a.targetLogit), Double(b.targetLogit), accuracy: 1e-4 * max(1, Double(abs(b.targetLogit))), name)
+            let scale = Double(b.values.map(abs).max() ?? 1)
+            for (x, y) in zip(a.values, b.values) { XCTAssertEqual(Double(x), Double(y), accuracy: 1e-4 * scale, name) }
+        }
     }
 }

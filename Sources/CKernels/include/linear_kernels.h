@@ -1,8 +1,8 @@
 // The matrix kernel of the linear layers, y = x·wᵀ with w row-major [out, in], written for
 // the shapes GIM meets: few rows (the prompt's tokens) against large weight matrices. The
 // engine stores its Llama projections transposed, so this is the backward's dx = dy·W (the
-// product a knob change waits for); GPT-2's forward uses it too, and the Q4_1 variant below
-// is the Llama forward when the model file is Q4_1. Measured single-threaded on
+// product a knob change waits for); GPT-2's forward uses it too, and the quantized variant
+// below is the Llama forward when the model file is Q4_1 or Q8_0. Measured single-threaded on
 // this project's 2-core AVX-512 machine against OpenBLAS 0.3.21 (SkylakeX kernels), on
 // SmolLM2's backward shapes: 1.3–1.6x faster at 8 and 32 rows, equal at 128, slower at 1 row
 // (callers use OpenBLAS below 4 rows and above 128). A call computes a slice of the output
@@ -25,14 +25,17 @@ int gim_kernels_available(void);
 void gim_linear_forward(const float *x, long ldx, const float *w, float *y, long ldy,
                         long rows, long in, long n_begin, long n_end, int accumulate);
 
-/// The same product with w kept in GGUF's Q4_1 encoding: each row of w is in/32 blocks of
-/// 20 bytes {f16 d; f16 m; u8 qs[16]}, value j of a block = q_j·d + m (q_j: low nibbles of qs
-/// for j < 16, high nibbles for j ≥ 16). Each tile's rows of w are decoded once into a per-thread
-/// buffer, exactly as the Float32 dequantization does (product, then sum; no fused
-/// multiply-add), so results equal the Float32 path's up to summation order, while reading
-/// 5/32 of the bytes. `in` must be a multiple of 32.
-void gim_linear_forward_q4_1(const float *x, long ldx, const void *w, float *y, long ldy,
-                             long rows, long in, long n_begin, long n_end, int accumulate);
+/// Block encodings of w the quantized product decodes (GGUF's layouts, 32 values per block).
+enum { GIM_Q4_1 = 1 /* {f16 d; f16 m; u8 qs[16]}: q·d + m, low nibbles are values 0–15 */,
+       GIM_Q8_0 = 2 /* {f16 d; i8 qs[32]}: q·d */ };
+
+/// The same product with w kept in a block encoding: each row of w is in/32 blocks. Each tile's
+/// rows of w are decoded once into a per-thread buffer, exactly as the Float32 dequantization
+/// does (product, then sum; no fused multiply-add), so results equal the Float32 path's up to
+/// summation order while reading 5/32 (Q4_1) or 17/64 (Q8_0) of the bytes. `in` must be a
+/// multiple of 32; an unknown encoding does nothing.
+void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
+                                  long rows, long in, long n_begin, long n_end, int accumulate);
 
 #ifdef __cplusplus
 }

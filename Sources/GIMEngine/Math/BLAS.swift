@@ -63,18 +63,18 @@ enum BLAS {
         linear(dy, wT, dx, rows: rows, inFeatures: outFeatures, outFeatures: inFeatures, accumulate: accumulate)
     }
 
-    /// A Llama projection in the forward: y[T,out] (+)= x[T,in] · Wᵀ, on the Q4_1 kernel when the
-    /// model file gave Q4_1 weights and the rows suit the kernel, else on the stored Wᵀ.
-    static func project(_ x: UnsafePointer<Float>, wT: FloatBuffer, q41: Q41Matrix?, _ y: UnsafeMutablePointer<Float>,
+    /// A Llama projection in the forward: y[T,out] (+)= x[T,in] · Wᵀ, on the quantized kernel when
+    /// the model file gave Q4_1/Q8_0 weights and the rows suit the kernel, else on the stored Wᵀ.
+    static func project(_ x: UnsafePointer<Float>, wT: FloatBuffer, quantized: QuantizedMatrix?, _ y: UnsafeMutablePointer<Float>,
                         rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {
-        guard let q41, kernelHandles(rows: rows) else {
+        guard let q = quantized, kernelHandles(rows: rows) else {
             linearTransposed(x, wT.pointer, y, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, accumulate: accumulate)
             return
         }
-        precondition(q41.rows == outFeatures && q41.cols == inFeatures)
+        precondition(q.rows == outFeatures && q.cols == inFeatures)
         Parallel.forEachRange(outFeatures, alignment: 48, minimumPerPart: minimumColumns(rows, inFeatures)) { cols in
-            gim_linear_forward_q4_1(x, inFeatures, q41.bytes, y, outFeatures, rows, inFeatures, cols.lowerBound,
-                                    cols.upperBound, accumulate ? 1 : 0)
+            gim_linear_forward_quantized(x, inFeatures, q.bytes, q.encoding.kernelCode, y, outFeatures, rows, inFeatures,
+                                         cols.lowerBound, cols.upperBound, accumulate ? 1 : 0)
         }
     }
 

@@ -4,8 +4,8 @@
 /// Why transposed: a knob change re-runs only the backward, so its products dx = dy·W are the
 /// ones a person waits for. With Wᵀ stored, dx = dy·(Wᵀ)ᵀ reads Wᵀ's rows along the reduction,
 /// the shape of the engine's AVX-512 kernel (`CKernels/linear_kernels.c`, ~1.5–2x OpenBLAS at
-/// 8–32 rows), while the forward y = x·Wᵀ becomes OpenBLAS's plain product, or the Q4_1
-/// kernel on `q41` when the file had Q4_1 weights. Keeping both Float32 layouts would double
+/// 8–32 rows), while the forward y = x·Wᵀ becomes OpenBLAS's plain product, or the
+/// quantized kernel on `quantized` when the file had Q4_1/Q8_0 weights. Keeping both Float32 layouts would double
 /// the 424 MB of SmolLM2's projections.
 public struct LlamaLayerMatrices: Sendable {
     /// [dim] RMSNorm weight before attention.
@@ -20,14 +20,14 @@ public struct LlamaLayerMatrices: Sendable {
     public let wGateUpT: FloatBuffer
     /// [ffnDim, dim]: Wᵀ of the MLP down projection.
     public let wDownT: FloatBuffer
-    /// The same projections in the file's Q4_1 encoding when the model file has them so, for
-    /// the forward's kernel (see `Q41Matrix`); nil otherwise.
-    public let q41: LlamaLayerQ41?
+    /// The same projections in the file's block encoding where the forward's kernel decodes it
+    /// (see `QuantizedMatrix`); nil otherwise.
+    public let quantized: LlamaLayerQuantized?
 
     /// Takes over `layer`'s buffers and transposes its four projections in place (`scratch`
     /// holds at least the largest matrix); `layer` must not be used afterwards.
-    init(consuming layer: LlamaLayerWeights, _ c: LlamaConfig, q41: LlamaLayerQ41?, scratch: UnsafeMutablePointer<Float>) {
-        self.q41 = q41
+    init(consuming layer: LlamaLayerWeights, _ c: LlamaConfig, quantized: LlamaLayerQuantized?, scratch: UnsafeMutablePointer<Float>) {
+        self.quantized = quantized
         Transpose.inPlace(layer.wqkv.pointer, rows: c.qkvDim, cols: c.dim, scratch: scratch)
         Transpose.inPlace(layer.wo.pointer, rows: c.dim, cols: c.attnDim, scratch: scratch)
         Transpose.inPlace(layer.wGateUp.pointer, rows: 2 * c.ffnDim, cols: c.dim, scratch: scratch)

@@ -67,7 +67,7 @@ extension LlamaModel {
             // x += attn_output(attention(rope(q), rope(k), v)) with q|k|v = attn_qkv(attn_norm(x))
             RMSNorm.forward(x.pointer, lw.attnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wqkvT, q41: lw.q41?.wqkv, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+            BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
             // Sequences in parallel, each part with its own scores matrix (serial if the thread
             // count grew since `slots` was read).
             Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, sequences in
@@ -80,15 +80,15 @@ extension LlamaModel {
                                       headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
                 }
             }
-            BLAS.project(ctx.pointer, wT: lw.woT, q41: lw.q41?.wo, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
+            BLAS.project(ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
                         accumulate: true)
 
             // x += ffn_down(silu(ffn_gate(m)) ⊙ ffn_up(m)), m = ffn_norm(x)
             RMSNorm.forward(x.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: invRms.pointer,
                             rows: r, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wGateUpT, q41: lw.q41?.wGateUp, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+            BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
             Activations.siluProductRows(gateUp.pointer, act.pointer, rows: r, f: f)
-            BLAS.project(act.pointer, wT: lw.wDownT, q41: lw.q41?.wDown, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
+            BLAS.project(act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
         }
 
         // hidden = output_norm(x[last row of each sequence]): [B, D]; logits = hidden · outputᵀ: [B, V]

@@ -53,23 +53,23 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
             // Attention block: xMid = xIn + attn_output(attention(rope(q), rope(k), v))
             RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
                             rows: t, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wqkvT, q41: lw.q41?.wqkv, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: c.qkvDim)
+            BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: c.qkvDim)
             cache.rope.apply(lc.qkv.pointer, rows: t, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
                              layout: c.ropeLayout, inverse: false)
             attention.forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
                               headStride: t * t, ctx: lc.ctx.pointer, tokens: t)
             lc.xMid.copy(from: lc.xIn)
-            BLAS.project(lc.ctx.pointer, wT: lw.woT, q41: lw.q41?.wo, lc.xMid.pointer, rows: t, inFeatures: c.attnDim,
+            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, lc.xMid.pointer, rows: t, inFeatures: c.attnDim,
                         outFeatures: d, accumulate: true)
 
             // MLP block: xOut = xMid + ffn_down(silu(ffn_gate(n)) ⊙ ffn_up(n)), n = ffn_norm(xMid)
             RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
                             rows: t, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wGateUpT, q41: lw.q41?.wGateUp, lc.gateUp.pointer, rows: t, inFeatures: d, outFeatures: 2 * f)
+            BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, lc.gateUp.pointer, rows: t, inFeatures: d, outFeatures: 2 * f)
             Activations.siluProductRows(lc.gateUp.pointer, act.pointer, rows: t, f: f)
             let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
             next.copy(from: lc.xMid)
-            BLAS.project(act.pointer, wT: lw.wDownT, q41: lw.q41?.wDown, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
+            BLAS.project(act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
             x = next
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,

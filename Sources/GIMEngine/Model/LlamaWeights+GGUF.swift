@@ -109,27 +109,24 @@ extension LlamaWeights {
             Dequantize.run(j.info.type!, from: gguf.rawBytes(j.info),
                            into: UnsafeMutableBufferPointer(start: j.buffer.pointer + j.offset, count: j.info.elementCount))
         }
-        // 4. When every projection is Q4_1, also keep their blocks for the forward's kernel.
-        let projections = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
-        var q41: [LlamaLayerQ41]? = nil
-        let allQ41 = (0..<c.layers).allSatisfy { i in
-            projections.allSatisfy { infos["blk.\(i).\($0).weight"]?.type == .q4_1 }
+        // 4. Projections in an encoding the forward's kernel decodes are also kept as blocks
+        //    (a fused matrix only when all its parts share the encoding).
+        func quantized(_ parts: [(String, Int)], rows: Int, cols: Int) -> QuantizedMatrix? {
+            let types = Set(parts.compactMap { infos[$0.0]?.type })
+            guard types.count == 1, let e = QuantizedMatrix.Encoding(types.first!), cols % 32 == 0 else { return nil }
+            let m = QuantizedMatrix(e, rows: rows, cols: cols)
+            for (name, firstRow) in parts { m.copyRows(from: gguf.rawBytes(infos[name]!), firstRow: firstRow) }
+            return m
         }
-        if allQ41 && c.dim % 32 == 0 && c.attnDim % 32 == 0 && c.ffnDim % 32 == 0 {
-            q41 = (0..<c.layers).map { i in
-                let p = "blk.\(i)."
-                let q = LlamaLayerQ41(wqkv: Q41Matrix(rows: c.qkvDim, cols: c.dim), wo: Q41Matrix(rows: c.dim, cols: c.attnDim),
-                                      wGateUp: Q41Matrix(rows: 2 * c.ffnDim, cols: c.dim), wDown: Q41Matrix(rows: c.dim, cols: c.ffnDim))
-                q.wqkv.copyRows(from: gguf.rawBytes(infos[p + "attn_q.weight"]!), firstRow: 0)
-                q.wqkv.copyRows(from: gguf.rawBytes(infos[p + "attn_k.weight"]!), firstRow: c.attnDim)
-                q.wqkv.copyRows(from: gguf.rawBytes(infos[p + "attn_v.weight"]!), firstRow: c.attnDim + kvWidth)
-                q.wo.copyRows(from: gguf.rawBytes(infos[p + "attn_output.weight"]!), firstRow: 0)
-                q.wGateUp.copyRows(from: gguf.rawBytes(infos[p + "ffn_gate.weight"]!), firstRow: 0)
-                q.wGateUp.copyRows(from: gguf.rawBytes(infos[p + "ffn_up.weight"]!), firstRow: c.ffnDim)
-                q.wDown.copyRows(from: gguf.rawBytes(infos[p + "ffn_down.weight"]!), firstRow: 0)
-                return q
-            }
+        let quantizedLayers = (0..<c.layers).map { i in
+            let p = "blk.\(i)."
+            return LlamaLayerQuantized(
+                wqkv: quantized([(p + "attn_q.weight", 0), (p + "attn_k.weight", c.attnDim), (p + "attn_v.weight", c.attnDim + kvWidth)],
+                                rows: c.qkvDim, cols: c.dim),
+                wo: quantized([(p + "attn_output.weight", 0)], rows: c.dim, cols: c.attnDim),
+                wGateUp: quantized([(p + "ffn_gate.weight", 0), (p + "ffn_up.weight", c.ffnDim)], rows: 2 * c.ffnDim, cols: c.dim),
+                wDown: quantized([(p + "ffn_down.weight", 0)], rows: c.dim, cols: c.ffnDim))
         }
-        try self.init(config: c, tokenEmbedding: embedding, outputNorm: outputNorm, output: output, layers: layers, q41: q41)
+        try self.init(config: c, tokenEmbedding: embedding, outputNorm: outputNorm, output: output, layers: layers, quantized: quantizedLayers)
     }
 }

@@ -42,9 +42,10 @@ public final class LlamaWeights: @unchecked Sendable {
     /// Checks every shape, then takes over the layers' buffers: their projections are transposed
     /// in place (no second copy of the weights), so the `layers` passed in must not be used
     /// afterwards.
-    /// `q41`, when given, holds the same projections in Q4_1 (one per layer) for the forward.
+    /// `quantized`, when given, holds the same projections in a block encoding (one per layer)
+    /// for the forward.
     public init(config: LlamaConfig, tokenEmbedding: FloatBuffer, outputNorm: FloatBuffer, output: FloatBuffer?,
-                layers: [LlamaLayerWeights], q41: [LlamaLayerQ41]? = nil) throws {
+                layers: [LlamaLayerWeights], quantized: [LlamaLayerQuantized]? = nil) throws {
         try config.validate()
         let c = config
         func check(_ b: FloatBuffer, _ n: Int, _ what: String) throws {
@@ -68,11 +69,11 @@ public final class LlamaWeights: @unchecked Sendable {
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm
         self.output = output ?? tokenEmbedding
-        if let q41 {
-            guard q41.count == layers.count else {
-                throw ModelError.shapeMismatch("\(q41.count) Q4_1 layers given, config says \(c.layers)")
+        if let quantized {
+            guard quantized.count == layers.count else {
+                throw ModelError.shapeMismatch("\(quantized.count) quantized layers given, config says \(c.layers)")
             }
-            for (i, q) in q41.enumerated() { try q.check(c, layer: i) }
+            for (i, q) in quantized.enumerated() { try q.check(c, layer: i) }
         }
         // Each projection is transposed in place once: a buffer shared by two of them would be
         // transposed twice, so sharing is refused.
@@ -88,7 +89,7 @@ public final class LlamaWeights: @unchecked Sendable {
         result.withUnsafeMutableBufferPointer { out in
             Parallel.forEachRange(layers.count) { range in
                 let scratch = FloatBuffer(count: largest)
-                for i in range { out[i] = LlamaLayerMatrices(consuming: layers[i], c, q41: q41?[i], scratch: scratch.pointer) }
+                for i in range { out[i] = LlamaLayerMatrices(consuming: layers[i], c, quantized: quantized?[i], scratch: scratch.pointer) }
             }
         }
         self.blocks = result.map { $0! }
