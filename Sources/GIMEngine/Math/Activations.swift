@@ -1,13 +1,9 @@
 import CKernels
 import Foundation
 
-/// Elementwise activations and the row softmax, each with the backward the engine needs.
+/// Elementwise activations and the row softmax, each with the backward the engine needs
+/// (silu(g) = g·σ(g), silu'(g) = σ(g)·(1 + g·(1 − σ(g))); the loops are in `CKernels/vector_math.c`).
 enum Activations {
-    @inline(__always) static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
-
-    /// silu(x) = x · σ(x);  silu'(x) = σ(x) · (1 + x · (1 − σ(x))).
-    @inline(__always) static func silu(_ x: Float) -> Float { x * sigmoid(x) }
-
     /// act[r, j] = silu(gateUp[r, j]) · gateUp[r, F + j] for every row of gateUp [rows, 2F]
     /// (act is [rows, F]); rows in parallel, each row one vectorized pass.
     static func siluProductRows(_ gateUp: UnsafePointer<Float>, _ act: UnsafeMutablePointer<Float>, rows: Int, f: Int) {
@@ -31,15 +27,11 @@ enum Activations {
             }
         }
     }
-    @inline(__always) static func siluGrad(_ x: Float) -> Float {
-        let s = sigmoid(x)
-        return s * (1 + x * (1 - s))
-    }
 
     /// Softmax of each row of x[rows, cols] over its first `valid(row)` entries, written to y
-    /// (vectorized, see `CKernels/vector_math.c`);
-    /// entries past `valid` are set to zero (the causal mask). `scale` multiplies x first
-    /// (1/T for the GIM temperature softmax). Returns nothing; y may alias x.
+    /// (one vectorized pass per row, `gim_softmax_row`); entries past `valid` are set to zero
+    /// (the causal mask). `scale` multiplies x first (1/T for the GIM temperature softmax).
+    /// y may alias x.
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                             scale: Float = 1, valid: (Int) -> Int) {
         for r in 0..<rows {

@@ -40,7 +40,7 @@ public struct LlamaLayerMatrices: Sendable {
     func fileLayout(_ c: LlamaConfig) -> LlamaLayerWeights {
         func back(_ t: FloatBuffer, rows: Int, cols: Int) -> FloatBuffer {
             let w = FloatBuffer(count: rows * cols)   // [rows, cols] = transpose of t [cols, rows]
-            for r in 0..<rows { for k in 0..<cols { w[r * cols + k] = t[k * rows + r] } }
+            Transpose.copy(t.pointer, rows: cols, cols: rows, into: w.pointer)
             return w
         }
         return LlamaLayerWeights(attnNorm: attnNorm, wqkv: back(wqkvT, rows: c.qkvDim, cols: c.dim),
