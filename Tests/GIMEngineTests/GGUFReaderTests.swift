@@ -85,14 +85,14 @@ final class GGUFReaderTests: XCTestCase {
 
     func testUnsupportedTensorTypesAreNamedWhenRead() throws {
         var w = sample()
-        w.tensors.append((name: "k.weight", dims: [256], type: GGMLType.q5_K.rawValue,
-                          data: [UInt8](repeating: 0, count: GGMLType.q5_K.typeSize)))
+        w.tensors.append((name: "k.weight", dims: [256], type: GGMLType.iq2_xxs.rawValue,
+                          data: [UInt8](repeating: 0, count: GGMLType.iq2_xxs.typeSize)))
         w.tensors.append((name: "x.weight", dims: [4], type: 99, data: [1, 2, 3, 4]))
-        let path = temporaryPath("q5k.gguf")
+        let path = temporaryPath("iq2xxs.gguf")
         try w.write(to: path)
         let g = try GGUFFile(path: path)
         XCTAssertThrowsError(try g.floats("k.weight")) { error in
-            XCTAssertTrue("\(error)".contains("Q5_K"), "\(error)")
+            XCTAssertTrue("\(error)".contains("IQ2_XXS"), "\(error)")
         }
         XCTAssertThrowsError(try g.floats("x.weight")) { error in
             XCTAssertTrue("\(error)".contains("type#99"), "\(error)")

@@ -128,11 +128,12 @@ public final class GGUFFile: @unchecked Sendable {
                 elements = m
             }
             if let type {
-                guard raw.dims[0] % type.blockSize == 0 else {
+                // Blocks never straddle rows: each row (dims[0] values) is a whole number of blocks.
+                guard raw.dims[0] % type.blockSize == 0, let bytes = type.byteCount(elements: elements) else {
                     throw GGUFError(.badValue, path: path,
                                     "tensor \"\(raw.name)\" row length \(raw.dims[0]) is not a multiple of the \(type.name) block size \(type.blockSize)")
                 }
-                byteCount = elements / type.blockSize * type.typeSize
+                byteCount = bytes
             }
             guard raw.offset <= UInt64(fileSize) else {
                 throw GGUFError(.truncated, path: path,
@@ -216,8 +217,7 @@ public final class GGUFFile: @unchecked Sendable {
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
         guard let type = t.type, type.canDequantize else {
-            throw GGUFError(.unsupportedType, path: path,
-                            "tensor \"\(name)\" uses quantization \(t.typeName), which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)")
+            throw GGUFError(.unsupportedType, path: path, GGMLType.unsupportedMessage(tensor: name, typeName: t.typeName))
         }
         try file.checkUnchanged()
         var out = [Float](repeating: 0, count: t.elementCount)
