@@ -15,13 +15,13 @@ func exerciseGGUF(_ bytes: [UInt8]) {
     for name in gguf.tensorNames.prefix(64) where (gguf.tensors[name]?.elementCount ?? 0) <= 1 << 16 {
         _ = try? gguf.floats(name)
     }
-    _ = try? LlamaConfig(gguf: gguf)
+    _ = try? DecoderConfig(gguf: gguf)
     if let tokenizer = try? BPETokenizer(gguf: gguf) {
         let ids = tokenizer.encode("Hello wörld 12345 🙂 <|im_start|>user\n  x", addSpecialTokens: true)
         _ = tokenizer.decode(ids)
         for id in ids { _ = tokenizer.displayText(id) }
     }
-    _ = try? LlamaWeights(gguf: gguf)
+    _ = try? DecoderWeights(gguf: gguf)
 }
 
 #if FUZZING

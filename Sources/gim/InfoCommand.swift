@@ -12,7 +12,7 @@ struct Info: ParsableCommand {
         let path = modelOptions.model ?? ModelBundle.defaultModelPath
         if HFModelFolder.isModelFolder(path) { return try describeFolder(path) }  // InfoFolder.swift
         let gguf = try GGUFFile(path: path)
-        let config = try LlamaConfig(gguf: gguf)
+        let config = try DecoderConfig(gguf: gguf)
         print("file        \(path)")
         print("name        \(gguf.metadata["general.name"]?.stringValue ?? "?")")
         print("format      GGUF v\(gguf.version), \(gguf.tensors.count) tensors, \(gguf.metadata.count) metadata keys")

@@ -12,7 +12,7 @@ extension Info {
         print("name        \(bundle.name)")
         print("format      Hugging Face folder: \(weights.files.count) safetensors file\(weights.files.count == 1 ? "" : "s"), \(weights.tensorNames.count) tensors")
         print("arch        \(m.architecture): \(m.layerCount) layers, dim \(m.dim), \(m.headCount) heads of \(m.headDim)")
-        if let l = m as? LlamaModel {
+        if let l = m as? DecoderModel {
             let c = l.config
             print("            \(c.kvHeads) KV heads, ffn \(c.ffnDim), RoPE base \(c.ropeBase) (\(c.ropeLayout.rawValue) pairs), RMS eps \(c.rmsEps), context \(c.contextLength), vocab \(c.vocabSize), \(c.tiedOutput ? "tied" : "untied") head")
         } else if let g = m as? GPT2Model {

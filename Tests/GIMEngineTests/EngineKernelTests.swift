@@ -175,7 +175,7 @@ final class EngineKernelTests: XCTestCase {
     /// The whole forward and GIM backward give the same numbers on one thread and on two
     /// (column slices of the GEMMs, heads in parallel, per-head key/value sums).
     func testAttributionIsTheSameOnOneAndTwoThreads() throws {
-        let c = LlamaConfig(vocabSize: 50, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 96,
+        let c = DecoderConfig(vocabSize: 50, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 96,
                             ropeBase: 10000, rmsEps: 1e-5, contextLength: 64, ropeLayout: .normal, tiedOutput: true)
         let model = try TinyLlama.random(seed: 21, config: c)
         let tokens = (0..<24).map { ($0 * 7) % 50 }
@@ -200,10 +200,10 @@ final class EngineKernelTests: XCTestCase {
         func buf(_ n: Int) -> FloatBuffer { FloatBuffer([Float](repeating: 0.1, count: n)) }
         let shared = buf(c.dim * c.attnDim)
         let layers = (0..<c.layers).map { _ in
-            LlamaLayerWeights(attnNorm: buf(c.dim), wqkv: buf(c.qkvDim * c.dim), wo: shared, ffnNorm: buf(c.dim),
+            DecoderLayerWeights(attnNorm: buf(c.dim), wqkv: buf(c.qkvDim * c.dim), wo: shared, ffnNorm: buf(c.dim),
                               wGateUp: buf(2 * c.ffnDim * c.dim), wDown: buf(c.dim * c.ffnDim))
         }
-        XCTAssertThrowsError(try LlamaWeights(config: c, tokenEmbedding: buf(c.vocabSize * c.dim), outputNorm: buf(c.dim),
+        XCTAssertThrowsError(try DecoderWeights(config: c, tokenEmbedding: buf(c.vocabSize * c.dim), outputNorm: buf(c.dim),
                                               output: nil, layers: layers)) { error in
             XCTAssertTrue("\(error)".contains("shares a weight buffer"), "\(error)")
         }
@@ -250,11 +250,11 @@ final class EngineKernelTests: XCTestCase {
     func testQuantizedForwardMatchesTheFloat32Path() throws {
         for name in ["q4_1", "q8_0", "q4_k"] {
             let path = Fixtures.repoRoot.appendingPathComponent("Tests/Fuzz/corpus/gguf/tiny-llama-\(name).gguf").path
-            let model = try XCTUnwrap(try ModelBundle.load(path: path).model as? LlamaModel)
+            let model = try XCTUnwrap(try ModelBundle.load(path: path).model as? DecoderModel)
             let w = model.weights, c = model.config
             // Q4_K is not decoded by the kernel: no block copy, the Float32 path only.
             XCTAssertEqual(w.blocks[0].quantized?.wqkv != nil, name != "q4_k", name)
-            let plain = LlamaModel(weights: try LlamaWeights(config: c, tokenEmbedding: w.tokenEmbedding, outputNorm: w.outputNorm,
+            let plain = DecoderModel(weights: try DecoderWeights(config: c, tokenEmbedding: w.tokenEmbedding, outputNorm: w.outputNorm,
                                                              output: c.tiedOutput ? nil : w.output, layers: w.layers))
             XCTAssertNil(plain.weights.blocks[0].quantized)
             let tokens = (0..<12).map { ($0 * 5 + 1) % c.vocabSize }

@@ -50,26 +50,26 @@ final class FaithfulnessLlamaTests: XCTestCase {
     /// same for all inputs. The target logit is then ≈ a fixed linear function of the embeddings,
     /// so the leave-one-out order is (nearly) the best deletion order by construction, and the
     /// plain gradient × (input − baseline) equals the leave-one-out effects.
-    static func nearlyAdditiveModel() throws -> LlamaModel {
+    static func nearlyAdditiveModel() throws -> DecoderModel {
         var c = TinyLlama.config
         c.tiedOutput = false
         var rng = SeededRandom(seed: 21)
         func buf(_ n: Int, _ scale: Float, around: Float = 0) -> FloatBuffer {
             FloatBuffer((0..<n).map { _ in around + scale * rng.normal() })
         }
-        let layers = (0..<c.layers).map { _ -> LlamaLayerWeights in
+        let layers = (0..<c.layers).map { _ -> DecoderLayerWeights in
             var qkv = [Float](repeating: 0, count: c.qkvDim * c.dim)
             // Only the value rows (after q and k) are non-zero.
             for i in (c.attnDim + c.kvHeads * c.headDim) * c.dim..<qkv.count { qkv[i] = 0.5 * rng.normal() }
-            return LlamaLayerWeights(attnNorm: buf(c.dim, 0, around: 1), wqkv: FloatBuffer(qkv),
+            return DecoderLayerWeights(attnNorm: buf(c.dim, 0, around: 1), wqkv: FloatBuffer(qkv),
                                      wo: buf(c.dim * c.attnDim, 0.3), ffnNorm: buf(c.dim, 0, around: 1),
                                      wGateUp: FloatBuffer(count: 2 * c.ffnDim * c.dim), wDown: buf(c.dim * c.ffnDim, 0.3))
         }
         var emb = (0..<c.vocabSize * c.dim).map { _ in rng.normal() }
         for v in 0..<c.vocabSize { emb[v * c.dim] = 100 }
-        let w = try LlamaWeights(config: c, tokenEmbedding: FloatBuffer(emb), outputNorm: buf(c.dim, 0, around: 1),
+        let w = try DecoderWeights(config: c, tokenEmbedding: FloatBuffer(emb), outputNorm: buf(c.dim, 0, around: 1),
                                  output: buf(c.vocabSize * c.dim, 20), layers: layers)
-        return LlamaModel(weights: w)
+        return DecoderModel(weights: w)
     }
 
     func testLeaveOneOutOrderScoresBestOnANearlyAdditiveLlama() throws {

@@ -5,12 +5,12 @@ import XCTest
 /// central finite differences of the forward pass on tiny random models.
 final class GradientCheckTests: XCTestCase {
     /// L(e) = logit[target] at `position` for the prompt's embeddings replaced by `e`.
-    func logit(_ model: LlamaModel, _ tokens: [Int], _ e: [Float], position: Int, target: Int) throws -> Double {
+    func logit(_ model: DecoderModel, _ tokens: [Int], _ e: [Float], position: Int, target: Int) throws -> Double {
         let cache = try model.forward(tokens, embeddings: e)
         return Double(model.logits(cache, at: position)[target])
     }
 
-    func checkGradient(model: LlamaModel, tokens: [Int], position: Int, target: Int,
+    func checkGradient(model: DecoderModel, tokens: [Int], position: Int, target: Int,
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let d = model.config.dim
         let session = try ExplainSession(model: model, tokenIDs: tokens)

@@ -43,7 +43,7 @@ final class HFConvertTests: XCTestCase {
     /// adjacent pairs, tokenizer in tokenizer.ggml.*) → convert → a folder equal to the original.
     func testTinyLlamaRoundTripsThroughGGUF() throws {
         let source = try ModelBundle.load(path: HFTinyParityTests.folder("tiny-llama"))
-        let model = try XCTUnwrap(source.model as? LlamaModel)
+        let model = try XCTUnwrap(source.model as? DecoderModel)
         let c = model.config, w = model.weights, d = c.dim, hd = c.headDim, half = hd / 2
         var g = GGUFWriter()
         g.add("general.architecture", .string("llama"))
@@ -115,14 +115,14 @@ final class HFConvertTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: ggufPath) }
 
         let gguf = try ModelBundle.load(path: ggufPath)
-        XCTAssertEqual((gguf.model as! LlamaModel).config.ropeLayout, .normal)
+        XCTAssertEqual((gguf.model as! DecoderModel).config.ropeLayout, .normal)
         let dir = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let summary = try HFFolderExport.writeLlama(ggufPath: ggufPath, to: dir)
         XCTAssertEqual(summary.tensorCount, 3 + 9 * c.layers)
         let converted = try ModelBundle.load(path: dir)
         XCTAssertEqual(converted.name, "tiny llama")
-        let cc = (converted.model as! LlamaModel)
+        let cc = (converted.model as! DecoderModel)
         XCTAssertEqual(cc.config.ropeLayout, .neox)
         // Bit-identical weights to the original folder: the permutation is inverted exactly.
         for (a, b) in zip(cc.weights.layers, w.layers) { XCTAssertEqual(a.wqkv.array, b.wqkv.array) }
@@ -154,8 +154,8 @@ final class HFConvertTests: XCTestCase {
         XCTAssertEqual(summary.tensorCount, 2 + 9 * 30)
         let gguf = try ModelBundle.load(path: ggufPath)
         let folder = try ModelBundle.load(path: dir)
-        XCTAssertEqual((folder.model as! LlamaModel).config.ropeLayout, .neox)
-        XCTAssertEqual((gguf.model as! LlamaModel).config.ropeLayout, .normal)
+        XCTAssertEqual((folder.model as! DecoderModel).config.ropeLayout, .neox)
+        XCTAssertEqual((gguf.model as! DecoderModel).config.ropeLayout, .normal)
         XCTAssertEqual(folder.tokenizer.preTokenizerKind, .digitsThenGPT2)
         XCTAssertEqual(folder.tokenizer.vocabSize, gguf.tokenizer.vocabSize)
         XCTAssertEqual(folder.tokenizer.bosID, gguf.tokenizer.bosID)

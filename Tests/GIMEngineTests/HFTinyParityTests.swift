@@ -84,8 +84,8 @@ final class HFTinyParityTests: XCTestCase {
         XCTAssertEqual(try gpt2.inferredBaseline(), 221)  // "Ġ"
 
         let llama = try ModelBundle.load(path: Self.folder("tiny-llama"))
-        let l = try XCTUnwrap(llama.model as? LlamaModel)
-        XCTAssertEqual(l.config, LlamaConfig(vocabSize: 513, dim: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+        let l = try XCTUnwrap(llama.model as? DecoderModel)
+        XCTAssertEqual(l.config, DecoderConfig(vocabSize: 513, dim: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
                                              ffnDim: 64, ropeBase: 1000, rmsEps: 1e-5, contextLength: 64,
                                              ropeLayout: .neox, tiedOutput: false))
         XCTAssertEqual(llama.tokenizer.preTokenizerKind, .llama3)
@@ -157,10 +157,11 @@ final class HFTinyParityTests: XCTestCase {
             let text = "\(error)"
             XCTAssertTrue(text.contains("mamba") && text.contains("MambaForCausalLM") && text.contains("supported"), text)
         }
-        try #"{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}"#
+        // A mixture-of-experts model is refused naming the feature.
+        try #"{"model_type": "qwen2_moe", "architectures": ["Qwen2MoeForCausalLM"]}"#
             .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ModelBundle.load(path: dir.path)) { error in
-            XCTAssertTrue("\(error)".contains("qwen2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("qwen2_moe") && "\(error)".contains("mixture-of-experts"), "\(error)")
         }
         // A folder without config.json says what a model folder holds.
         try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
@@ -171,22 +172,22 @@ final class HFTinyParityTests: XCTestCase {
 
     /// A Llama config that asks for what the engine does not run is refused by name.
     func testUnsupportedLlamaVariantsAreNamed() throws {
-        func config(_ json: String) throws -> HFLlamaConfig { try JSONDecoder().decode(HFLlamaConfig.self, from: Data(json.utf8)) }
-        let base = #""hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 64, "vocab_size": 10"#
-        XCTAssertThrowsError(try config("{\(base), \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8}}").llamaConfig(path: "c")) {
-            XCTAssertTrue("\($0)".contains("llama3"), "\($0)")
+        func config(_ json: String) throws -> HFDecoderConfig { try JSONDecoder().decode(HFDecoderConfig.self, from: Data(json.utf8)) }
+        let base = #""model_type": "llama", "hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 64, "vocab_size": 10"#
+        XCTAssertThrowsError(try config("{\(base), \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 8}}").decoderConfig(path: "c")) {
+            XCTAssertTrue("\($0)".contains("yarn"), "\($0)")
         }
-        XCTAssertThrowsError(try config("{\(base), \"attention_bias\": true}").llamaConfig(path: "c")) {
+        XCTAssertThrowsError(try config("{\(base), \"attention_bias\": true}").decoderConfig(path: "c")) {
             XCTAssertTrue("\($0)".contains("attention_bias"), "\($0)")
         }
-        let v4 = try config("{\(base), \"rope_theta\": 500000.0, \"rope_scaling\": null}").llamaConfig(path: "c")
+        let v4 = try config("{\(base), \"rope_theta\": 500000.0, \"rope_scaling\": null}").decoderConfig(path: "c")
         XCTAssertEqual(v4.ropeBase, 500000)
         XCTAssertEqual(v4.kvHeads, 4)
         XCTAssertEqual(v4.headDim, 8)
         XCTAssertEqual(v4.rmsEps, 1e-6)
         XCTAssertEqual(v4.ropeLayout, .neox)
         XCTAssertFalse(v4.tiedOutput)
-        let v5 = try config("{\(base), \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000.0}}").llamaConfig(path: "c")
+        let v5 = try config("{\(base), \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000.0}}").decoderConfig(path: "c")
         XCTAssertEqual(v5.ropeBase, 1000)
     }
 }

@@ -5,12 +5,12 @@ import XCTest
 /// (fixtures from scripts/reference/make_fixtures.py).
 final class SmolLM2ParityTests: XCTestCase {
     /// Loaded once for the whole test class: dequantizing takes a moment.
-    nonisolated(unsafe) static var shared: LlamaModel?
+    nonisolated(unsafe) static var shared: DecoderModel?
 
-    static func model() throws -> LlamaModel {
+    static func model() throws -> DecoderModel {
         if let m = shared { return m }
         let g = try GGUFFile(path: try Fixtures.defaultModelPath())
-        let m = LlamaModel(weights: try LlamaWeights(gguf: g))
+        let m = DecoderModel(weights: try DecoderWeights(gguf: g))
         shared = m
         return m
     }
@@ -18,8 +18,8 @@ final class SmolLM2ParityTests: XCTestCase {
     func testConfigurationOfTheDefaultModel() throws {
         let g = try GGUFFile(path: try Fixtures.defaultModelPath())
         XCTAssertEqual(g.tensors.count, 272)
-        let c = try LlamaConfig(gguf: g)
-        XCTAssertEqual(c, LlamaConfig(vocabSize: 49152, dim: 576, layers: 30, heads: 9, kvHeads: 3, headDim: 64,
+        let c = try DecoderConfig(gguf: g)
+        XCTAssertEqual(c, DecoderConfig(vocabSize: 49152, dim: 576, layers: 30, heads: 9, kvHeads: 3, headDim: 64,
                                       ffnDim: 1536, ropeBase: 100000, rmsEps: 1e-5, contextLength: 8192,
                                       ropeLayout: .normal, tiedOutput: true))
         XCTAssertEqual(g.tensors["token_embd.weight"]?.type, .q8_0)

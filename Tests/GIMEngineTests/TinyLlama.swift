@@ -21,23 +21,23 @@ struct SeededRandom: RandomNumberGenerator {
 }
 
 enum TinyLlama {
-    static let config = LlamaConfig(vocabSize: 40, dim: 16, layers: 2, heads: 4, kvHeads: 2, headDim: 4, ffnDim: 24,
+    static let config = DecoderConfig(vocabSize: 40, dim: 16, layers: 2, heads: 4, kvHeads: 2, headDim: 4, ffnDim: 24,
                                     ropeBase: 10000, rmsEps: 1e-5, contextLength: 64, ropeLayout: .normal,
                                     tiedOutput: true)
 
     /// A random tiny Llama whose attention is far from uniform (so the softmax knob matters).
-    static func random(seed: UInt64 = 7, config c: LlamaConfig = config) throws -> LlamaModel {
+    static func random(seed: UInt64 = 7, config c: DecoderConfig = config) throws -> DecoderModel {
         var rng = SeededRandom(seed: seed)
         func buf(_ n: Int, _ scale: Float, around: Float = 0) -> FloatBuffer {
             FloatBuffer((0..<n).map { _ in around + scale * rng.normal() })
         }
         let layers = (0..<c.layers).map { _ in
-            LlamaLayerWeights(attnNorm: buf(c.dim, 0.1, around: 1), wqkv: buf(c.qkvDim * c.dim, 0.5),
+            DecoderLayerWeights(attnNorm: buf(c.dim, 0.1, around: 1), wqkv: buf(c.qkvDim * c.dim, 0.5),
                               wo: buf(c.dim * c.attnDim, 0.3), ffnNorm: buf(c.dim, 0.1, around: 1),
                               wGateUp: buf(2 * c.ffnDim * c.dim, 0.4), wDown: buf(c.dim * c.ffnDim, 0.3))
         }
-        let w = try LlamaWeights(config: c, tokenEmbedding: buf(c.vocabSize * c.dim, 1), outputNorm: buf(c.dim, 0.1, around: 1),
+        let w = try DecoderWeights(config: c, tokenEmbedding: buf(c.vocabSize * c.dim, 1), outputNorm: buf(c.dim, 0.1, around: 1),
                                  output: c.tiedOutput ? nil : buf(c.vocabSize * c.dim, 1), layers: layers)
-        return LlamaModel(weights: w)
+        return DecoderModel(weights: w)
     }
 }

@@ -4,11 +4,11 @@ import XCTest
 /// A tiny random Llama (GGUF layout, adjacent-pair RoPE) written by scripts/reference/make_fixtures.py
 /// with its logits, embedding gradients and attributions from the PyTorch reference in float64.
 final class TinyParityTests: XCTestCase {
-    static func loadModel() throws -> (LlamaModel, [[String: Any]]) {
+    static func loadModel() throws -> (DecoderModel, [[String: Any]]) {
         let fx = try Fixtures.json("tiny_llama")
         let cfg = fx["config"] as! [String: Any]
         func i(_ k: String) -> Int { (cfg[k] as! NSNumber).intValue }
-        let c = LlamaConfig(vocabSize: i("vocab_size"), dim: i("dim"), layers: i("n_layers"), heads: i("n_heads"),
+        let c = DecoderConfig(vocabSize: i("vocab_size"), dim: i("dim"), layers: i("n_layers"), heads: i("n_heads"),
                             kvHeads: i("n_kv_heads"), headDim: i("head_dim"), ffnDim: i("ffn_dim"),
                             ropeBase: Float((cfg["rope_base"] as! NSNumber).doubleValue),
                             rmsEps: Float((cfg["rms_eps"] as! NSNumber).doubleValue), contextLength: 64,
@@ -16,18 +16,18 @@ final class TinyParityTests: XCTestCase {
                             tiedOutput: cfg["tied"] as! Bool)
         let w = fx["weights"] as! [String: Any]
         func t(_ name: String) -> [Float] { (w[name] as! [Any]).floats }
-        let layers = (0..<c.layers).map { l -> LlamaLayerWeights in
+        let layers = (0..<c.layers).map { l -> DecoderLayerWeights in
             let p = "blk.\(l)."
-            return LlamaLayerWeights(
+            return DecoderLayerWeights(
                 attnNorm: FloatBuffer(t(p + "attn_norm")),
                 wqkv: FloatBuffer(t(p + "attn_q") + t(p + "attn_k") + t(p + "attn_v")),
                 wo: FloatBuffer(t(p + "attn_output")), ffnNorm: FloatBuffer(t(p + "ffn_norm")),
                 wGateUp: FloatBuffer(t(p + "ffn_gate") + t(p + "ffn_up")), wDown: FloatBuffer(t(p + "ffn_down")))
         }
-        let weights = try LlamaWeights(config: c, tokenEmbedding: FloatBuffer(t("token_embd")),
+        let weights = try DecoderWeights(config: c, tokenEmbedding: FloatBuffer(t("token_embd")),
                                        outputNorm: FloatBuffer(t("output_norm")),
                                        output: c.tiedOutput ? nil : FloatBuffer(t("output")), layers: layers)
-        return (LlamaModel(weights: weights), fx["cases"] as! [[String: Any]])
+        return (DecoderModel(weights: weights), fx["cases"] as! [[String: Any]])
     }
 
     static func settings(_ d: [String: Any]) -> GIMSettings {

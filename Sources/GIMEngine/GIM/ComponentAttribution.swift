@@ -34,10 +34,8 @@ extension ExplainSession {
         }
         let t = cache.length, d = model.dim, hd = model.headDim, layers = model.layerCount
         var seed = [Float](repeating: 0, count: t * d)
-        let head = model.outputHead
-        for j in 0..<d {
-            seed[p * d + j] = head[target * d + j] - (foilTokenID.map { head[$0 * d + j] } ?? 0)
-        }
+        let row = BackwardSeed.row(model: model, target: target, foil: foilTokenID, logits: try logits(at: p))
+        for j in 0..<d { seed[p * d + j] = row[j] }
 
         var attention = [Float](repeating: 0, count: layers)
         var mlp = [Float](repeating: 0, count: layers)

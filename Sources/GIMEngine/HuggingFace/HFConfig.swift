@@ -28,11 +28,10 @@ public struct HFArchitecture: Decodable, Sendable {
         let type = modelType?.lowercased()
         let arch = architectures ?? []
         if type == "gpt2" || arch.contains("GPT2LMHeadModel") { return .gpt2 }
-        if type == "llama" || arch.contains("LlamaForCausalLM") { return .llama }
-        return nil
+        return DecoderFamily.huggingFace(modelType: type, architectures: arch).map(Family.decoder)
     }
 
-    public enum Family: String, Sendable { case gpt2, llama }
+    public enum Family: Sendable, Equatable { case gpt2, decoder(DecoderFamily) }
 
     /// "model_type \"qwen2\" (Qwen2ForCausalLM)" for messages.
     public var summary: String {
@@ -50,23 +49,70 @@ struct IntOrList: Decodable, Sendable {
     }
 }
 
-/// The RoPE description of transformers 5 (`rope_parameters`) or 4 (`rope_scaling`).
+/// One RoPE description of transformers 5 (`rope_parameters`) or 4 (`rope_scaling`).
 struct HFRopeParameters: Decodable, Sendable {
     let ropeType: String?
     let type: String?
     let ropeTheta: Double?
     let partialRotaryFactor: Double?
+    let factor: Double?
+    let lowFreqFactor: Double?
+    let highFreqFactor: Double?
+    let originalMaxPositionEmbeddings: Int?
 
     enum CodingKeys: String, CodingKey {
         case ropeType = "rope_type", type, ropeTheta = "rope_theta", partialRotaryFactor = "partial_rotary_factor"
+        case factor, lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
+        case originalMaxPositionEmbeddings = "original_max_position_embeddings"
     }
 
     var kind: String { ropeType ?? type ?? "default" }
+
+    /// The scaling it describes, or the name of one the engine does not compute.
+    func scaling(path: String, context: Int) -> Result<RoPEScaling, Unsupported> {
+        switch kind {
+        case "default": return .success(.none)
+        case "linear": return .success((factor ?? 1) == 1 ? .none : .linear(factor: Float(factor!)))
+        case "llama3":
+            return .success(.llama3(factor: Float(factor ?? 8), lowFrequencyFactor: Float(lowFreqFactor ?? 1),
+                                    highFrequencyFactor: Float(highFreqFactor ?? 4),
+                                    originalContext: originalMaxPositionEmbeddings ?? context))
+        default: return .failure(Unsupported(name: kind))
+        }
+    }
+
+    struct Unsupported: Error { let name: String }
 }
 
-/// config.json of a Llama-family model, in transformers' field names, with transformers'
-/// `LlamaConfig` defaults for absent fields.
-public struct HFLlamaConfig: Decodable, Sendable {
+/// `rope_parameters` of transformers 5: one description, or one per layer type (Gemma 3:
+/// {"sliding_attention": {...}, "full_attention": {...}}).
+struct HFRopeParameterSet: Decodable, Sendable {
+    let single: HFRopeParameters?
+    let full: HFRopeParameters?
+    let sliding: HFRopeParameters?
+
+    enum LayerTypeKeys: String, CodingKey { case full = "full_attention", sliding = "sliding_attention" }
+
+    init(from decoder: Decoder) throws {
+        let byType = try decoder.container(keyedBy: LayerTypeKeys.self)
+        if byType.contains(.full) || byType.contains(.sliding) {
+            full = try byType.decodeIfPresent(HFRopeParameters.self, forKey: .full)
+            sliding = try byType.decodeIfPresent(HFRopeParameters.self, forKey: .sliding)
+            single = nil
+        } else {
+            single = try HFRopeParameters(from: decoder)
+            full = nil
+            sliding = nil
+        }
+    }
+}
+
+/// config.json of a decoder of any supported family, in transformers' field names. Absent
+/// fields take transformers' defaults where the families agree, else the family decides
+/// (`DecoderFamily.configure`); saved configs carry every field anyway.
+public struct HFDecoderConfig: Decodable, Sendable {
+    public var modelType: String?
+    public var architectures: [String] = []
     public var vocabSize = 32000
     public var hiddenSize = 4096
     public var intermediateSize = 11008
@@ -76,27 +122,46 @@ public struct HFLlamaConfig: Decodable, Sendable {
     public var kvHeads: Int?
     /// Defaults to hiddenSize / heads.
     public var headDim: Int?
-    public var hiddenAct = "silu"
+    /// `hidden_act`, or Gemma's `hidden_activation` when set.
+    public var hiddenAct: String?
     public var maxPositionEmbeddings = 2048
-    public var rmsNormEps = 1e-6
+    public var rmsNormEps: Double?
     public var ropeTheta = 10000.0
-    /// "default" unless rope_parameters / rope_scaling name a scaling scheme.
-    public var ropeType = "default"
+    /// Gemma 3 (transformers 4 form): the base of sliding-window layers.
+    public var ropeLocalBaseFreq: Double?
+    var rope: HFRopeParameters?
+    var ropeParameters: HFRopeParameterSet?
     public var partialRotaryFactor = 1.0
-    public var tieWordEmbeddings = false
-    public var attentionBias = false
+    public var tieWordEmbeddings: Bool?
+    public var attentionBias: Bool?
     public var mlpBias = false
+    public var slidingWindow: Int?
+    public var useSlidingWindow: Bool?
+    public var layerTypes: [String]?
+    public var slidingWindowPattern: Int?
+    public var queryPreAttnScalar: Double?
+    public var attnLogitSoftcapping: Double?
+    public var finalLogitSoftcapping: Double?
+    public var numLocalExperts: Int?
     public var bosTokenID: Int?
     public var eosTokenID: Int?
     public var padTokenID: Int?
 
     enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", architectures
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
         case layers = "num_hidden_layers", heads = "num_attention_heads", kvHeads = "num_key_value_heads"
-        case headDim = "head_dim", hiddenAct = "hidden_act", maxPositionEmbeddings = "max_position_embeddings"
+        case headDim = "head_dim", hiddenAct = "hidden_act", hiddenActivation = "hidden_activation"
+        case maxPositionEmbeddings = "max_position_embeddings"
         case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeParameters = "rope_parameters"
         case ropeScaling = "rope_scaling", partialRotaryFactor = "partial_rotary_factor"
+        case ropeLocalBaseFreq = "rope_local_base_freq"
         case tieWordEmbeddings = "tie_word_embeddings", attentionBias = "attention_bias", mlpBias = "mlp_bias"
+        case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window", layerTypes = "layer_types"
+        case slidingWindowPattern = "sliding_window_pattern", slidingWindowPatternPrivate = "_sliding_window_pattern"
+        case queryPreAttnScalar = "query_pre_attn_scalar", attnLogitSoftcapping = "attn_logit_softcapping"
+        case finalLogitSoftcapping = "final_logit_softcapping", numLocalExperts = "num_local_experts"
+        case numExperts = "num_experts"
         case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", padTokenID = "pad_token_id"
     }
 
@@ -107,50 +172,87 @@ public struct HFLlamaConfig: Decodable, Sendable {
         func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
             try c.decodeIfPresent(T.self, forKey: key) ?? fallback
         }
+        func opt<T: Decodable>(_ key: CodingKeys) throws -> T? { try c.decodeIfPresent(T.self, forKey: key) }
+        modelType = try opt(.modelType)
+        architectures = try get(.architectures, architectures)
         vocabSize = try get(.vocabSize, vocabSize)
         hiddenSize = try get(.hiddenSize, hiddenSize)
         intermediateSize = try get(.intermediateSize, intermediateSize)
         layers = try get(.layers, layers)
         heads = try get(.heads, heads)
-        kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads)
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
-        hiddenAct = try get(.hiddenAct, hiddenAct)
+        kvHeads = try opt(.kvHeads)
+        headDim = try opt(.headDim)
+        hiddenAct = try opt(.hiddenActivation) ?? opt(.hiddenAct)
         maxPositionEmbeddings = try get(.maxPositionEmbeddings, maxPositionEmbeddings)
-        rmsNormEps = try get(.rmsNormEps, rmsNormEps)
-        tieWordEmbeddings = try get(.tieWordEmbeddings, tieWordEmbeddings)
-        attentionBias = try get(.attentionBias, attentionBias)
+        rmsNormEps = try opt(.rmsNormEps)
+        tieWordEmbeddings = try opt(.tieWordEmbeddings)
+        attentionBias = try opt(.attentionBias)
         mlpBias = try get(.mlpBias, mlpBias)
+        slidingWindow = try opt(.slidingWindow)
+        useSlidingWindow = try opt(.useSlidingWindow)
+        layerTypes = try opt(.layerTypes)
+        slidingWindowPattern = try opt(.slidingWindowPattern) ?? opt(.slidingWindowPatternPrivate)
+        queryPreAttnScalar = try opt(.queryPreAttnScalar)
+        attnLogitSoftcapping = try opt(.attnLogitSoftcapping)
+        finalLogitSoftcapping = try opt(.finalLogitSoftcapping)
+        numLocalExperts = try opt(.numLocalExperts) ?? opt(.numExperts)
         bosTokenID = try c.decodeIfPresent(IntOrList.self, forKey: .bosTokenID)?.value
         eosTokenID = try c.decodeIfPresent(IntOrList.self, forKey: .eosTokenID)?.value
         padTokenID = try c.decodeIfPresent(IntOrList.self, forKey: .padTokenID)?.value
         partialRotaryFactor = try get(.partialRotaryFactor, partialRotaryFactor)
-        // transformers 5 keeps RoPE settings in rope_parameters; 4 had rope_theta and rope_scaling.
         ropeTheta = try get(.ropeTheta, ropeTheta)
-        for key in [CodingKeys.ropeScaling, .ropeParameters] {
-            guard let rope = try c.decodeIfPresent(HFRopeParameters.self, forKey: key) else { continue }
-            if let theta = rope.ropeTheta { ropeTheta = theta }
-            if rope.kind != "default" { ropeType = rope.kind }
-            if let f = rope.partialRotaryFactor { partialRotaryFactor = f }
+        ropeLocalBaseFreq = try opt(.ropeLocalBaseFreq)
+        rope = try opt(.ropeScaling)
+        ropeParameters = try opt(.ropeParameters)
+    }
+
+    /// The family, from model_type or the architectures list.
+    public var family: DecoderFamily? { DecoderFamily.huggingFace(modelType: modelType, architectures: architectures) }
+
+    /// What the file says, read the same way for every family: transformers 5's rope_parameters
+    /// (one, or per layer type) win over 4's rope_theta / rope_scaling / rope_local_base_freq.
+    func hyperparameters(path: String) throws -> CheckpointHyperparameters {
+        var theta = ropeTheta, localTheta = ropeLocalBaseFreq
+        var global = rope, fraction = partialRotaryFactor
+        if let set = ropeParameters {
+            if let one = set.single { global = one }
+            if let full = set.full { global = full }
+            if let t = global?.ropeTheta { theta = t }
+            if let t = set.sliding?.ropeTheta { localTheta = t }
+            if let sliding = set.sliding, sliding.kind != "default" {
+                throw ModelError.unsupportedArchitecture("\(path): RoPE scaling \"\(sliding.kind)\" on sliding-window layers is not supported")
+            }
         }
+        if let f = global?.partialRotaryFactor { fraction = f }
+        var spec = RoPESpec(base: Float(theta))
+        var unsupported: String?
+        switch global?.scaling(path: path, context: maxPositionEmbeddings) ?? .success(.none) {
+        case .success(let s): spec.scaling = s
+        case .failure(let u): unsupported = u.name
+        }
+        if let n = numLocalExperts, n > 0 {
+            throw ModelError.unsupportedArchitecture("\(path): mixture-of-experts (\(n) experts) is not supported")
+        }
+        let fam = family
+        return CheckpointHyperparameters(
+            path: path, isGGUF: false, vocabSize: vocabSize, dim: hiddenSize, layers: layers, heads: heads,
+            kvHeads: kvHeads, headDim: headDim, ffnDim: intermediateSize,
+            rmsEps: rmsNormEps ?? 1e-6,
+            contextLength: maxPositionEmbeddings,
+            tiedOutput: tieWordEmbeddings ?? (fam == .gemma || fam == .gemma2 || fam == .gemma3),
+            rope: spec, localRopeBase: localTheta, rotaryFraction: fraction, unsupportedRopeScaling: unsupported,
+            slidingWindow: slidingWindow, layerTypes: layerTypes, useSlidingWindow: useSlidingWindow,
+            slidingWindowPattern: slidingWindowPattern, attentionSoftcap: attnLogitSoftcapping,
+            finalLogitSoftcap: finalLogitSoftcapping, queryPreAttnScalar: queryPreAttnScalar, activation: hiddenAct,
+            attentionBias: attentionBias, mlpBias: mlpBias)
     }
 
     /// The engine's configuration, or an error naming what this engine cannot run.
-    public func llamaConfig(path: String) throws -> LlamaConfig {
-        func unsupported(_ s: String) -> ModelError { .unsupportedArchitecture("\(path): \(s)") }
-        guard hiddenAct == "silu" else { throw unsupported("hidden_act \"\(hiddenAct)\" (only \"silu\", SwiGLU, is supported)") }
-        guard ropeType == "default" else { throw unsupported("RoPE scaling \"\(ropeType)\" is not supported (only plain RoPE)") }
-        guard partialRotaryFactor == 1 else { throw unsupported("partial RoPE (factor \(partialRotaryFactor)) is not supported") }
-        guard !attentionBias else { throw unsupported("attention_bias true (q/k/v/o biases) is not supported") }
-        guard !mlpBias else { throw unsupported("mlp_bias true is not supported") }
-        guard heads > 0 else { throw ModelError.invalidConfig("\(path): num_attention_heads is \(heads)") }
-        let c = LlamaConfig(vocabSize: vocabSize, dim: hiddenSize, layers: layers, heads: heads,
-                            kvHeads: kvHeads ?? heads, headDim: headDim ?? hiddenSize / heads,
-                            ffnDim: intermediateSize, ropeBase: Float(ropeTheta), rmsEps: Float(rmsNormEps),
-                            contextLength: maxPositionEmbeddings, ropeLayout: .neox, tiedOutput: tieWordEmbeddings)
-        do { try c.validate() } catch ModelError.invalidConfig(let why) {
-            throw ModelError.invalidConfig("\(path): \(why)")
+    public func decoderConfig(path: String) throws -> DecoderConfig {
+        guard let family else {
+            throw ModelError.unsupportedArchitecture("\(path): model_type \"\(modelType ?? "(none)")\" is not a supported decoder")
         }
-        return c
+        return try family.configure(hyperparameters(path: path))
     }
 }
 

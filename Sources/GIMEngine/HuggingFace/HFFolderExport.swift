@@ -16,7 +16,7 @@ public enum HFFolderExport {
     public struct Summary: Sendable {
         public let directory: String
         public let name: String
-        public let config: LlamaConfig
+        public let config: DecoderConfig
         public let tensorCount: Int
         public let safetensorsBytes: Int
         public let vocabSize: Int
@@ -33,7 +33,7 @@ public enum HFFolderExport {
         let start = DispatchTime.now()
         let gguf = try GGUFFile(path: ggufPath)
         let tokenizer = try BPETokenizer(gguf: gguf)
-        let weights = try LlamaWeights(gguf: gguf)
+        let weights = try DecoderWeights(gguf: gguf)
         let c = weights.config
         let name = gguf.metadata["general.name"]?.stringValue ?? URL(fileURLWithPath: ggufPath).deletingPathExtension().lastPathComponent
 
@@ -100,7 +100,7 @@ public enum HFFolderExport {
 
     /// The model's tensors under Hugging Face names, q/k rows in rotate-half order. `layers` is
     /// `w.layers` (the file layout), which the returned tensors point into: the caller keeps it alive.
-    static func safetensors(_ w: LlamaWeights, layers: [LlamaLayerWeights]) -> [SafeTensorsWriter.Tensor] {
+    static func safetensors(_ w: DecoderWeights, layers: [DecoderLayerWeights]) -> [SafeTensorsWriter.Tensor] {
         let c = w.config, d = c.dim, f = c.ffnDim, hd = c.headDim, kv = c.kvHeads * hd
         var out: [SafeTensorsWriter.Tensor] = []
         out.append(.init(name: "model.embed_tokens.weight", shape: [c.vocabSize, d], from: w.tokenEmbedding.pointer))
@@ -142,7 +142,7 @@ public enum HFFolderExport {
 
     // MARK: JSON files
 
-    static func configJSON(_ c: LlamaConfig, name: String, bos: Int?, eos: Int?, pad: Int?) -> JSONText {
+    static func configJSON(_ c: DecoderConfig, name: String, bos: Int?, eos: Int?, pad: Int?) -> JSONText {
         func id(_ v: Int?) -> JSONText { v.map { .int($0) } ?? .null }
         return .object([
             ("_name_or_path", .string(name)),

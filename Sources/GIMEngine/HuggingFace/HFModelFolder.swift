@@ -2,9 +2,12 @@ import Foundation
 
 /// A Hugging Face model folder: config.json, model.safetensors (or shards with
 /// model.safetensors.index.json) and tokenizer.json, plus tokenizer_config.json when present.
-/// The architecture is chosen by config.json's `model_type` / `architectures`: GPT-2 and Llama.
+/// The architecture is chosen by config.json's `model_type` / `architectures`: GPT-2 and the
+/// decoder families of `DecoderFamily` (Llama, Mistral, Qwen 2/3, Gemma 1/2/3, Phi-3).
 public enum HFModelFolder {
-    public static let supported = ["gpt2 (GPT2LMHeadModel)", "llama (LlamaForCausalLM)"]
+    public static var supported: [String] {
+        ["gpt2"] + DecoderFamily.allCases.flatMap(\.modelTypes)
+    }
 
     /// Whether `path` is a folder holding a config.json.
     public static func isModelFolder(_ path: String) -> Bool {
@@ -24,7 +27,7 @@ public enum HFModelFolder {
         }
         let arch = try decodeJSONFile(HFArchitecture.self, path: configPath)
         guard let family = arch.family else {
-            let note = arch.modelType == "qwen2" ? " (Qwen 2 needs q/k/v biases, which the Llama engine does not have yet)" : ""
+            let note = arch.modelType.flatMap { DecoderFamily.refusedModelTypes[$0] }.map { " (\($0))" } ?? ""
             throw ModelError.unsupportedArchitecture("\(configPath): \(arch.summary)\(note); supported: \(supported.joined(separator: ", "))")
         }
         guard fm.fileExists(atPath: tokenizerPath) else {
@@ -34,11 +37,11 @@ public enum HFModelFolder {
         let model: CausalLanguageModel
         var hints = TokenizerJSONHints()
         switch family {
-        case .llama:
-            let hf = try decodeJSONFile(HFLlamaConfig.self, path: configPath)
-            let config = try hf.llamaConfig(path: configPath)
-            let weights = try LlamaWeights(folder: SafeTensorsFolder(directory: directory), config: config)
-            model = LlamaModel(weights: weights)
+        case .decoder:
+            let hf = try decodeJSONFile(HFDecoderConfig.self, path: configPath)
+            let config = try hf.decoderConfig(path: configPath)
+            let weights = try DecoderWeights(folder: SafeTensorsFolder(directory: directory), config: config)
+            model = DecoderModel(weights: weights)
             hints.bosID = hf.bosTokenID
             hints.eosID = hf.eosTokenID
             hints.padID = hf.padTokenID

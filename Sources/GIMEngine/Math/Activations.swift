@@ -28,28 +28,31 @@ enum Activations {
         }
     }
 
-    /// Softmax of each row of x[rows, cols] over its first `valid(row)` entries, written to y
-    /// (one vectorized pass per row, `gim_softmax_row`); entries past `valid` are set to zero
-    /// (the causal mask). `scale` multiplies x first (1/T for the GIM temperature softmax).
-    /// y may alias x.
+    /// Softmax of each row of x[rows, cols] over the entries `keys(row)`, written to y (one
+    /// vectorized pass per row, `gim_softmax_row`); every other entry is set to zero (the causal
+    /// mask, and a sliding window's). `scale` multiplies x first (1/T for the GIM temperature
+    /// softmax). y may alias x.
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
-                            scale: Float = 1, valid: (Int) -> Int) {
+                            scale: Float = 1, keys: (Int) -> Range<Int>) {
         for r in 0..<rows {
-            gim_softmax_row(x + r * cols, y + r * cols, valid(r), cols, scale)
+            let k = keys(r), yr = y + r * cols
+            gim_softmax_row(x + r * cols + k.lowerBound, yr + k.lowerBound, k.count, cols - k.lowerBound, scale)
+            for j in 0..<k.lowerBound { yr[j] = 0 }
         }
     }
 
-    /// The softmax backward for each row: dx = s ⊙ (dy − ⟨dy, s⟩), written over dy.
-    /// With GIM's temperature, `s` is softmax(x/T) instead of the forward softmax.
+    /// The softmax backward for each row: dx = s ⊙ (dy − ⟨dy, s⟩) over `keys(row)`, written over
+    /// dy (zero elsewhere). With GIM's temperature, `s` is softmax(x/T) instead of the forward softmax.
     static func softmaxBackwardRows(_ s: UnsafePointer<Float>, _ dy: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
-                                    valid: (Int) -> Int) {
+                                    keys: (Int) -> Range<Int>) {
         for r in 0..<rows {
             let sr = s + r * cols, dr = dy + r * cols
-            let n = valid(r)
+            let k = keys(r)
             var dot: Float = 0
-            for j in 0..<n { dot += sr[j] * dr[j] }
-            for j in 0..<n { dr[j] = sr[j] * (dr[j] - dot) }
-            for j in n..<cols { dr[j] = 0 }
+            for j in k { dot += sr[j] * dr[j] }
+            for j in k { dr[j] = sr[j] * (dr[j] - dot) }
+            for j in 0..<k.lowerBound { dr[j] = 0 }
+            for j in k.upperBound..<cols { dr[j] = 0 }
         }
     }
 }

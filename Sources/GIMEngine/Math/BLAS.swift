@@ -49,7 +49,7 @@ enum BLAS {
         }
     }
 
-    /// The linear layer with W stored transposed (`wT` = Wᵀ [in, out], see `LlamaLayerMatrices`):
+    /// The linear layer with W stored transposed (`wT` = Wᵀ [in, out], see `DecoderLayerMatrices`):
     /// y[T,out] (+)= x[T,in] · Wᵀ, OpenBLAS's plain product, parallel over column slices.
     static func linearTransposed(_ x: UnsafePointer<Float>, _ wT: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                  rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Causal multi-head attention over a fused q|k|v buffer, forward and GIM backward, shared by
 /// every architecture. Each row of `qkv` is [q (heads·headDim) | k (kvHeads·headDim) |
 /// v (kvHeads·headDim)]; query head h reads key/value head h / (heads / kvHeads)
@@ -6,8 +8,13 @@ struct CausalAttention {
     let heads: Int
     let kvHeads: Int
     let headDim: Int
-    /// Multiplies q·kᵀ: 1/√headDim (GPT-2 can also divide by layer + 1).
+    /// Multiplies q·kᵀ: 1/√headDim (GPT-2 can also divide by layer + 1; Gemma uses its
+    /// query_pre_attn_scalar).
     let scale: Float
+    /// Keys a query sees, itself included: `i − window < j ≤ i`; nil = every j ≤ i.
+    var window: Int? = nil
+    /// Scores become tanh(s/c)·c before the mask (Gemma 2); nil = none.
+    var softcap: Float? = nil
 
     var qkvStride: Int { (heads + 2 * kvHeads) * headDim }
     var kOffset: Int { heads * headDim }
@@ -15,9 +22,15 @@ struct CausalAttention {
     var ctxStride: Int { heads * headDim }
     var groupSize: Int { heads / kvHeads }
 
+    /// The keys query row `i` attends to: the causal mask, narrowed by the sliding window.
+    @inline(__always) func keys(_ i: Int) -> Range<Int> {
+        guard let window else { return 0..<(i + 1) }
+        return max(0, i - window + 1)..<(i + 1)
+    }
+
     /// For every head, over T tokens:
-    ///   scores_h = q_h · k_gᵀ · scale   [T, T]
-    ///   probs_h  = softmax(scores_h) over j ≤ i (zero above the diagonal)
+    ///   scores_h = q_h · k_gᵀ · scale   [T, T]   (then tanh(s/c)·c with a soft-cap)
+    ///   probs_h  = softmax(scores_h) over the keys of row i (`keys(i)`; zero elsewhere)
     ///   ctx_h    = probs_h · v_g        [T, headDim]
     /// `scores` and `probs` hold one [T, T] matrix per head `headStride` floats apart
     /// (0 = one matrix reused by every head); `probs` may be `scores` when scores are not kept.
@@ -39,7 +52,13 @@ struct CausalAttention {
         let hd = headDim, ld = qkvStride, g = h / groupSize
         let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
         BLAS.gemm(transB: true, m: t, n: t, k: hd, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: t)
-        Activations.softmaxRows(s, p, rows: t, cols: t, valid: { $0 + 1 })
+        if let softcap {
+            for i in 0..<t {
+                let row = s + i * t
+                for j in keys(i) { row[j] = tanhf(row[j] / softcap) * softcap }
+            }
+        }
+        Activations.softmaxRows(s, p, rows: t, cols: t, keys: keys)
         BLAS.gemm(m: t, n: hd, k: t, a: p, lda: t, b: v, ldb: ld, c: ctx + h * hd, ldc: ctxStride)
     }
 
@@ -47,6 +66,7 @@ struct CausalAttention {
     /// matrices; `scores`/`probs` hold one per head, T·T apart):
     ///   ctx_h = P_h · v_g      →  dP_h = dctx_h · v_gᵀ,  dv_g += P_hᵀ · dctx_h
     ///   P_h = softmax(S_h)     →  dS_h = s_T ⊙ (dP_h − ⟨dP_h, s_T⟩),  s_T = softmax(S_h / T)  (GIM temperature)
+    ///   S_h = tanh(R_h/c)·c    →  dR_h = dS_h ⊙ (1 − (S_h/c)²)   (soft-cap, differentiated normally)
     ///   S_h = q_h·k_gᵀ·scale   →  dq_h = dS_h · k_g·scale,  dk_g += dS_hᵀ · q_h·scale
     /// then dq, dk, dv are multiplied by GIM's q/k/v scales. Heads run in parallel: each writes
     /// its dq slice directly and its dk/dv contributions to its own slot of `scratch`, which are
@@ -101,10 +121,19 @@ struct CausalAttention {
         BLAS.gemm(transA: true, m: r, n: hd, k: r, a: p, lda: t, b: dctx, ldb: ctxStride, c: dv, ldc: hd)
         var sBackward = p
         if s.softmaxTemperature != 1 {
-            Activations.softmaxRows(scores, sT, rows: r, cols: t, scale: 1 / s.softmaxTemperature, valid: { $0 + 1 })
+            Activations.softmaxRows(scores, sT, rows: r, cols: t, scale: 1 / s.softmaxTemperature, keys: keys)
             sBackward = UnsafePointer(sT)
         }
-        Activations.softmaxBackwardRows(sBackward, dP, rows: r, cols: t, valid: { $0 + 1 })
+        Activations.softmaxBackwardRows(sBackward, dP, rows: r, cols: t, keys: keys)
+        if let softcap {
+            for i in 0..<r {
+                let row = dP + i * t, capped = scores + i * t
+                for j in keys(i) {
+                    let u = capped[j] / softcap
+                    row[j] *= 1 - u * u
+                }
+            }
+        }
         BLAS.gemm(m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: k, ldb: ld, c: dq, ldc: ld)
         BLAS.gemm(transA: true, m: r, n: hd, k: r, alpha: scale, a: dP, lda: t, b: q, ldb: ld, c: dk, ldc: hd)
     }

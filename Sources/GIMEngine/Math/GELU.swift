@@ -33,3 +33,37 @@ extension Activations {
         form == .tanh ? geluTanhGrad(x) : geluErfGrad(x)
     }
 }
+
+extension Activations {
+    /// act[r, j] = act(gateUp[r, j]) · gateUp[r, F + j] for every row of gateUp [rows, 2F]
+    /// (act is [rows, F]): the gated MLP's product, SwiGLU or GeGLU.
+    static func gatedProductRows(_ activation: GatedActivation, _ gateUp: UnsafePointer<Float>,
+                                 _ act: UnsafeMutablePointer<Float>, rows: Int, f: Int) {
+        guard activation == .geluTanh else { return siluProductRows(gateUp, act, rows: rows, f: f) }
+        Parallel.forEachRange(rows, minimumPerPart: 4) { rowRange in
+            for r in rowRange {
+                let g = gateUp + r * 2 * f, a = act + r * f
+                for j in 0..<f { a[j] = geluTanh(g[j]) * g[f + j] }
+            }
+        }
+    }
+
+    /// The backward of `gatedProductRows` with GIM's gate/up scales at the product:
+    ///   dgate = gateScale · dAct ⊙ up ⊙ act'(gate),   dup = upScale · dAct ⊙ act(gate).
+    static func gatedProductBackwardRows(_ activation: GatedActivation, _ gateUp: UnsafePointer<Float>,
+                                         _ dAct: UnsafePointer<Float>, _ dGateUp: UnsafeMutablePointer<Float>,
+                                         rows: Int, f: Int, gateScale: Float, upScale: Float) {
+        guard activation == .geluTanh else {
+            return siluProductBackwardRows(gateUp, dAct, dGateUp, rows: rows, f: f, gateScale: gateScale, upScale: upScale)
+        }
+        Parallel.forEachRange(rows, minimumPerPart: 4) { rowRange in
+            for r in rowRange {
+                let g = gateUp + r * 2 * f, da = dAct + r * f, dg = dGateUp + r * 2 * f
+                for j in 0..<f {
+                    dg[j] = da[j] * g[f + j] * gateScale * geluTanhGrad(g[j])
+                    dg[f + j] = da[j] * geluTanh(g[j]) * upScale
+                }
+            }
+        }
+    }
+}

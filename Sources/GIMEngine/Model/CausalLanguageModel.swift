@@ -15,6 +15,8 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     var tokenEmbedding: FloatBuffer { get }
     /// [vocab, dim] output head: logits at position p = outputHead · hidden[p].
     var outputHead: FloatBuffer { get }
+    /// Logits are tanh(raw/c)·c when set (Gemma 2); `logits(_:at:)` returns the capped ones.
+    var finalLogitSoftcap: Float? { get }
 
     /// The ordinary forward pass over `tokens`, keeping what the backward needs.
     /// `embeddings` ([T, dim]) replaces the token-embedding lookup when given.
@@ -57,6 +59,8 @@ public protocol BackwardPass: AnyObject {
 }
 
 extension CausalLanguageModel {
+    public var finalLogitSoftcap: Float? { nil }
+
     /// Logits at `position` for several inputs of the same length, each given as embeddings
     /// ([T, dim] row-major), e.g. a prompt with some tokens replaced by the baseline. [batch][vocab]
     /// This default runs one forward pass per input; architectures may batch them into one GEMM.

@@ -1,8 +1,8 @@
-/// The backward pass of `LlamaModel`: activation gradients only (no weight gradients), from a
+/// The backward pass of `DecoderModel`: activation gradients only (no weight gradients), from a
 /// seed gradient at the final hidden states down to the token embeddings, with GIM's
 /// modifications applied as `GIMSettings` says. Each step names the forward line it undoes.
-public final class LlamaBackward: BackwardPass, @unchecked Sendable {
-    public let model: LlamaModel
+public final class DecoderBackward: BackwardPass, @unchecked Sendable {
+    public let model: DecoderModel
     let t: Int
     // Scratch buffers, allocated once per prompt length and reused by every backward.
     /// [T, D] gradient of the residual stream at the current point.
@@ -19,8 +19,10 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
     let dQKV: FloatBuffer
     /// Per-head scratch of the attention backward.
     let attentionScratch: AttentionBackwardScratch
+    /// [T, D] gradient at the input of a post-norm (`postNorms` only).
+    let dPostNorm: FloatBuffer?
 
-    public init(model: LlamaModel, length: Int) {
+    public init(model: DecoderModel, length: Int) {
         self.model = model
         t = length
         let c = model.config
@@ -31,6 +33,7 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
         dCtx = FloatBuffer(count: t * c.attnDim)
         dQKV = FloatBuffer(count: t * c.qkvDim)
         attentionScratch = AttentionBackwardScratch(tokens: t, heads: c.heads, headDim: c.headDim)
+        dPostNorm = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
     }
 
     /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden` (the normalized final
@@ -41,7 +44,7 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
     public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
                     observer: GradientObserver? = nil) -> FloatBuffer {
         let c = model.config, w = model.weights
-        let cache = pass as! LlamaForwardCache
+        let cache = pass as! DecoderForwardCache
         let d = c.dim, f = c.ffnDim
         precondition(cache.length == t && seed.count == t * d)
         // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r.
@@ -56,11 +59,14 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
             let lw = w.blocks[l], lc = cache.layers[l]
             observer?(.blockOutput(layer: l), dx.pointer, d)
 
-            // xOut = xMid + ffn_down(act): the residual passes dx through; act gets dx · W_down.
-            BLAS.linearBackwardTransposed(dx.pointer, lw.wDownT.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
-            // act = silu(gate) ⊙ up, with GIM's scales on the two branches at the product.
-            Activations.siluProductBackwardRows(lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
-                                                gateScale: s.gateScale, upScale: s.upScale)
+            // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
+            let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,
+                                        rows: r, settings: s)
+            // mlpOut = ffn_down(act): act gets dMLP · W_down.
+            BLAS.linearBackwardTransposed(dMLP.pointer, lw.wDownT.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
+            // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product.
+            Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
+                                                 gateScale: s.gateScale, upScale: s.upScale)
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
             BLAS.linearBackwardTransposed(dGateUp.pointer, lw.wGateUpT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
             // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
@@ -68,21 +74,45 @@ public final class LlamaBackward: BackwardPass, @unchecked Sendable {
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
             observer?(.attentionOutput(layer: l), dx.pointer, d)
 
-            // xMid = xIn + attn_output(ctx)
-            BLAS.linearBackwardTransposed(dx.pointer, lw.woT.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            // xMid = xIn + [post_attn_norm](attn_output(ctx))
+            let dAttention = postNormBackward(dx, input: lc.attnOut, weight: lw.extras.postAttnNorm,
+                                              invRms: lc.invRmsPostAttn, rows: r, settings: s)
+            BLAS.linearBackwardTransposed(dAttention.pointer, lw.woT.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
-            model.attention.backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                     dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
-                                     tokens: t, rows: r, settings: s)
+            model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
+                                               tokens: t, rows: r, settings: s)
             // q, k = rope(q), rope(k): rotate the gradients back.
-            cache.rope.apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
-                             layout: c.ropeLayout, inverse: true)
-            // [q | k | v] = attn_norm(xIn) · W_qkvᵀ
+            cache.ropes.table(c, layer: l).apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
+                                                 layout: c.ropeLayout, inverse: true)
+            // q, k = q_norm(q), k_norm(k) per head (its statistics frozen with freeze_norm).
+            if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
+                HeadRMSNorm.backward(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: c.headDim,
+                                     weight: qNorm.pointer, input: input.pointer, invRms: inv.pointer, frozen: s.freezeNorm)
+                HeadRMSNorm.backward(dQKV.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: c.headDim,
+                                     weight: kNorm.pointer, input: input.pointer + t * c.heads * c.headDim,
+                                     invRms: inv.pointer + t * c.heads, frozen: s.freezeNorm)
+            }
+            // [q | k | v] = attn_norm(xIn) · W_qkvᵀ (+ bias, which passes the gradient unchanged)
             BLAS.linearBackwardTransposed(dQKV.pointer, lw.wqkvT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
             RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
             observer?(.blockInput(layer: l), dx.pointer, d)
         }
+        // xIn of the first block = e · embeddingScale.
+        if c.embeddingScale != 1 { for i in 0..<r * d { dx[i] *= c.embeddingScale } }
         return dx
+    }
+
+    /// The gradient at a post-norm's input from the gradient `dy` at its output (rows < r), or
+    /// `dy` itself when the family has no post-norm there.
+    private func postNormBackward(_ dy: FloatBuffer, input: FloatBuffer?, weight: FloatBuffer?, invRms: FloatBuffer?,
+                                  rows r: Int, settings s: GIMSettings) -> FloatBuffer {
+        guard let input, let weight, let invRms, let out = dPostNorm else { return dy }
+        let d = model.config.dim
+        out.pointer.update(repeating: 0, count: r * d)
+        RMSNorm.backward(dy.pointer, input.pointer, weight.pointer, invRms: invRms.pointer, dx: out.pointer,
+                         rows: r, dim: d, frozen: s.freezeNorm)
+        return out
     }
 }

@@ -1,5 +1,11 @@
-/// Hyper-parameters of a Llama-family decoder (Llama, SmolLM, ...).
-public struct LlamaConfig: Sendable, Codable, Equatable {
+/// Hyper-parameters of a pre-norm decoder of the Llama lineage: RMSNorm, rotary positions,
+/// grouped-query causal attention, a gated MLP, tied or untied head. Every family the engine
+/// runs (Llama 2/3, Mistral, Qwen 2/3, Gemma 1/2/3, Phi-3, SmolLM) is this block with some of
+/// the switches below turned on; the per-family files (`Model/Families/`) read a checkpoint's
+/// configuration into it, and the forward and backward honour each switch in one place.
+public struct DecoderConfig: Sendable, Codable, Equatable {
+    /// The family's name as checkpoints spell it ("llama", "qwen2", "gemma2", ...), for display.
+    public var family: String
     public var vocabSize: Int
     public var dim: Int
     public var layers: Int
@@ -7,20 +13,59 @@ public struct LlamaConfig: Sendable, Codable, Equatable {
     public var kvHeads: Int
     public var headDim: Int
     public var ffnDim: Int
-    public var ropeBase: Float
     public var rmsEps: Float
     public var contextLength: Int
     public var ropeLayout: RoPELayout
     /// The output head reuses the token embedding matrix.
     public var tiedOutput: Bool
 
-    public init(vocabSize: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int, ffnDim: Int,
-                ropeBase: Float = 10000, rmsEps: Float = 1e-5, contextLength: Int = 2048,
-                ropeLayout: RoPELayout = .normal, tiedOutput: Bool = true) {
+    /// Rotary positions of full-attention layers (every layer unless `localRope` is set).
+    public var rope: RoPESpec
+    /// Rotary positions of sliding-window layers when they differ (Gemma 3: base 10000 locally).
+    public var localRope: RoPESpec?
+    /// Keys a query sees on a sliding-window layer, itself included (`i − W < j ≤ i`); nil = none.
+    public var slidingWindow: Int?
+    /// Which layers use the sliding window ([layers]; empty = every layer when a window is set).
+    public var slidingLayers: [Bool]
+
+    /// The gated MLP's activation: act(gate) ⊙ up.
+    public var activation: GatedActivation
+    /// q, k and v projections carry biases (Qwen 2).
+    public var qkvBias: Bool
+    /// Per-head RMSNorm over headDim on q and k before RoPE (Qwen 3, Gemma 3).
+    public var qkNorm: Bool
+    /// RMSNorm on the attention output and on the MLP output before each residual add (Gemma 2/3).
+    public var postNorms: Bool
+    /// The embedding rows are multiplied by this before the first block (Gemma: √dim); the
+    /// attributed `e` is the row before it.
+    public var embeddingScale: Float
+    /// Multiplies q·kᵀ (1/√headDim, or Gemma's query_pre_attn_scalar^−½).
+    public var attentionScale: Float
+    /// Attention scores become tanh(s/c)·c before the mask (Gemma 2); nil = none.
+    public var attentionSoftcap: Float?
+    /// Logits become tanh(l/c)·c (Gemma 2); the explained logit is the capped one. nil = none.
+    public var finalLogitSoftcap: Float?
+
+    public init(family: String = "llama", vocabSize: Int, dim: Int, layers: Int, heads: Int, kvHeads: Int,
+                headDim: Int, ffnDim: Int, ropeBase: Float = 10000, rmsEps: Float = 1e-5,
+                contextLength: Int = 2048, ropeLayout: RoPELayout = .normal, tiedOutput: Bool = true) {
+        self.family = family
         self.vocabSize = vocabSize; self.dim = dim; self.layers = layers; self.heads = heads
-        self.kvHeads = kvHeads; self.headDim = headDim; self.ffnDim = ffnDim; self.ropeBase = ropeBase
+        self.kvHeads = kvHeads; self.headDim = headDim; self.ffnDim = ffnDim
         self.rmsEps = rmsEps; self.contextLength = contextLength; self.ropeLayout = ropeLayout
         self.tiedOutput = tiedOutput
+        rope = RoPESpec(base: ropeBase)
+        localRope = nil
+        slidingWindow = nil
+        slidingLayers = []
+        activation = .silu
+        qkvBias = false
+        qkNorm = false
+        postNorms = false
+        embeddingScale = 1
+        attentionScale = 1 / Float(headDim).squareRoot()
+        attentionSoftcap = nil
+        finalLogitSoftcap = nil
     }
 
     /// Width of the fused q|k|v projection: heads·headDim + 2·kvHeads·headDim.
@@ -29,9 +74,27 @@ public struct LlamaConfig: Sendable, Codable, Equatable {
     public var attnDim: Int { heads * headDim }
     /// Query heads that share one key/value head.
     public var groupSize: Int { heads / kvHeads }
+    /// The RoPE base of full-attention layers (the only one for most families).
+    public var ropeBase: Float { rope.base }
+
+    /// The sliding window of layer `l`, nil when it attends to every earlier position.
+    public func window(layer l: Int) -> Int? {
+        guard let w = slidingWindow else { return nil }
+        return slidingLayers.isEmpty || slidingLayers[l] ? w : nil
+    }
+
+    /// The rotary positions of layer `l`.
+    public func rope(layer l: Int) -> RoPESpec {
+        if let localRope, window(layer: l) != nil { return localRope }
+        return rope
+    }
+
     /// Number of parameters (for FLOP counts and `gim info`).
     public var parameterCount: Int {
-        let perLayer = 2 * dim + qkvDim * dim + dim * attnDim + 3 * ffnDim * dim
+        var perLayer = 2 * dim + qkvDim * dim + dim * attnDim + 3 * ffnDim * dim
+        if qkvBias { perLayer += qkvDim }
+        if qkNorm { perLayer += 2 * headDim }
+        if postNorms { perLayer += 2 * dim }
         return vocabSize * dim * (tiedOutput ? 1 : 2) + dim + layers * perLayer
     }
 
@@ -44,12 +107,29 @@ public struct LlamaConfig: Sendable, Codable, Equatable {
         guard heads % kvHeads == 0 else { throw bad("head count \(heads) is not a multiple of the KV head count \(kvHeads)") }
         guard headDim % 2 == 0 else { throw bad("head size \(headDim) must be even for RoPE") }
         guard rmsEps > 0, rmsEps.isFinite else { throw bad("RMS epsilon \(rmsEps) must be positive") }
-        guard ropeBase > 1, ropeBase.isFinite else { throw bad("RoPE base \(ropeBase) must be above 1") }
+        for spec in [rope] + (localRope.map { [$0] } ?? []) { try spec.validate(headDim: headDim) }
         guard contextLength > 0 else { throw bad("context length \(contextLength) must be positive") }
-        guard dim <= 1 << 16, ffnDim <= 1 << 18, layers <= 1024, vocabSize <= 1 << 22, heads <= 1024 else {
+        guard dim <= 1 << 16, ffnDim <= 1 << 18, layers <= 1024, vocabSize <= 1 << 22, heads <= 1024, headDim <= 1024 else {
             throw bad("sizes are implausibly large: \(self)")
         }
+        if let w = slidingWindow, w < 1 { throw bad("sliding window \(w) must be at least 1") }
+        guard slidingLayers.isEmpty || slidingLayers.count == layers else {
+            throw bad("\(slidingLayers.count) layer types given for \(layers) layers")
+        }
+        guard embeddingScale.isFinite, embeddingScale > 0 else { throw bad("embedding scale \(embeddingScale) must be positive") }
+        guard attentionScale.isFinite, attentionScale > 0 else { throw bad("attention scale \(attentionScale) must be positive") }
+        for (name, cap) in [("attention", attentionSoftcap), ("final logit", finalLogitSoftcap)] {
+            if let cap, !(cap.isFinite && cap > 0) { throw bad("\(name) soft-cap \(cap) must be positive") }
+        }
     }
+}
+
+/// The activation of a gated MLP, `down(act(gate) ⊙ up)`.
+public enum GatedActivation: String, Sendable, Codable {
+    /// SwiGLU: silu(g) = g·σ(g) (Llama, Qwen, Mistral, Phi-3).
+    case silu
+    /// GeGLU with the tanh approximation of GELU (Gemma's gelu_pytorch_tanh).
+    case geluTanh
 }
 
 public enum ModelError: Error, CustomStringConvertible, Equatable {

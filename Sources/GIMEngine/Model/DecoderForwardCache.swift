@@ -1,64 +1,91 @@
 /// What the forward pass of one decoder block keeps for the backward pass.
-/// T = prompt length; D = dim; F = ffnDim; H = heads.
-public final class LlamaLayerCache: @unchecked Sendable {
-    /// [T, D] residual stream entering the block (input of attn_norm).
+/// R = rows (the prompt's T tokens, or several stacked sequences in the batched forward);
+/// D = dim; F = ffnDim; H = heads; KV = kvHeads; hd = headDim.
+public final class DecoderLayerCache: @unchecked Sendable {
+    /// [R, D] residual stream entering the block (input of attn_norm).
     public let xIn: FloatBuffer
-    /// [T] 1/rms of each row of xIn.
+    /// [R] 1/rms of each row of xIn.
     public let invRms1: FloatBuffer
-    /// [T, qkvDim] per row: q (H heads, after RoPE) | k (kvHeads, after RoPE) | v (kvHeads).
+    /// [R, qkvDim] per row: q (H heads) | k (KV heads) | v (KV heads), q and k after their norms
+    /// and RoPE, as attention reads them.
     public let qkv: FloatBuffer
-    /// [H, T, T] attention scores q·k/√headDim; entries above the diagonal are unused (causal).
+    /// [R, (H+KV)·hd] q | k before the per-head norms, and [R, H+KV] their 1/rms (`qkNorm` only).
+    public let qkNormInput: FloatBuffer?
+    public let qkInvRms: FloatBuffer?
+    /// [H, T, T] attention scores q·k·scale (soft-capped where the family caps them), and
+    /// [H, T, T] the forward probabilities softmax(scores), zero outside each row's keys.
+    /// In the batched forward both are one [parts, T, T] scratch shared by every head.
     public let scores: FloatBuffer
-    /// [H, T, T] forward attention probabilities softmax(scores), zero above the diagonal.
     public let probs: FloatBuffer
-    /// [T, H·headDim] attention output per head, the input of attn_output.
+    /// [R, H·hd] attention output per head, the input of attn_output.
     public let ctx: FloatBuffer
-    /// [T, D] residual stream after the attention block (input of ffn_norm).
+    /// [R, D] attn_output(ctx) before the post-attention norm, and [R] its 1/rms (`postNorms` only).
+    public let attnOut: FloatBuffer?
+    public let invRmsPostAttn: FloatBuffer?
+    /// [R, D] residual stream after the attention block (input of ffn_norm).
     public let xMid: FloatBuffer
-    /// [T] 1/rms of each row of xMid.
+    /// [R] 1/rms of each row of xMid.
     public let invRms2: FloatBuffer
-    /// [T, 2F] per row: the gate projection (before SiLU) | the up projection.
+    /// [R, 2F] per row: the gate projection (before the activation) | the up projection.
     public let gateUp: FloatBuffer
+    /// [R, D] ffn_down's output before the post-feed-forward norm, and [R] its 1/rms (`postNorms` only).
+    public let mlpOut: FloatBuffer?
+    public let invRmsPostFfn: FloatBuffer?
 
-    init(_ c: LlamaConfig, tokens t: Int) {
+    /// `scoreFloats`: room for the attention scores (H·T·T kept per head, or a shared scratch);
+    /// `probs` is the same buffer as `scores` when `separateProbs` is false.
+    init(_ c: DecoderConfig, rows t: Int, scoreFloats: Int, separateProbs: Bool = true) {
         xIn = FloatBuffer(count: t * c.dim)
         invRms1 = FloatBuffer(count: t)
         qkv = FloatBuffer(count: t * c.qkvDim)
-        scores = FloatBuffer(count: c.heads * t * t)
-        probs = FloatBuffer(count: c.heads * t * t)
+        qkNormInput = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads) * c.headDim) : nil
+        qkInvRms = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads)) : nil
+        scores = FloatBuffer(count: scoreFloats)
+        probs = separateProbs ? FloatBuffer(count: scoreFloats) : scores
         ctx = FloatBuffer(count: t * c.attnDim)
+        attnOut = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
+        invRmsPostAttn = c.postNorms ? FloatBuffer(count: t) : nil
         xMid = FloatBuffer(count: t * c.dim)
         invRms2 = FloatBuffer(count: t)
         gateUp = FloatBuffer(count: t * 2 * c.ffnDim)
+        mlpOut = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
+        invRmsPostFfn = c.postNorms ? FloatBuffer(count: t) : nil
+    }
+
+    /// Every buffer, for byte counts.
+    var buffers: [FloatBuffer] {
+        [xIn, invRms1, qkv, scores, ctx, xMid, invRms2, gateUp]
+            + [qkNormInput, qkInvRms, attnOut, invRmsPostAttn, mlpOut, invRmsPostFfn].compactMap { $0 }
+            + (probs === scores ? [] : [probs])
     }
 }
 
 /// The forward pass of one prompt, with every activation the GIM backward needs.
 /// A knob change or a new target reuses it: only the backward runs again.
-public final class LlamaForwardCache: ForwardPass, @unchecked Sendable {
-    public let config: LlamaConfig
+public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
+    public let config: DecoderConfig
     public let tokens: [Int]
     /// [T, D] token embedding rows: the `e` of the attribution (before anything else in the model).
     public let embeddings: FloatBuffer
-    public let layers: [LlamaLayerCache]
+    public let layers: [DecoderLayerCache]
     /// [T, D] residual stream after the last block (input of output_norm).
     public let xOut: FloatBuffer
     /// [T] 1/rms of each row of xOut.
     public let invRmsOut: FloatBuffer
     /// [T, D] normalized final hidden states; logits at position p are output · hidden[p].
     public let hidden: FloatBuffer
-    let rope: RoPETable
+    let ropes: DecoderRoPE
 
-    init(config c: LlamaConfig, tokens: [Int]) {
+    init(config c: DecoderConfig, tokens: [Int]) {
         config = c
         self.tokens = tokens
         let t = tokens.count
         embeddings = FloatBuffer(count: t * c.dim)
-        layers = (0..<c.layers).map { _ in LlamaLayerCache(c, tokens: t) }
+        layers = (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t, scoreFloats: c.heads * t * t) }
         xOut = FloatBuffer(count: t * c.dim)
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)
-        rope = RoPETable(positions: t, headDim: c.headDim, base: c.ropeBase)
+        ropes = DecoderRoPE(c, positions: t)
     }
 
     public func componentOutput(_ site: GradientSite) -> [Float]? {
@@ -79,9 +106,25 @@ public final class LlamaForwardCache: ForwardPass, @unchecked Sendable {
 
     /// Bytes held by the cache (for memory reports).
     public var byteCount: Int {
-        let perLayer = layers.first.map { l in
-            [l.xIn, l.invRms1, l.qkv, l.scores, l.probs, l.ctx, l.xMid, l.invRms2, l.gateUp].reduce(0) { $0 + $1.count }
-        } ?? 0
+        let perLayer = layers.first.map { l in l.buffers.reduce(0) { $0 + $1.count } } ?? 0
         return 4 * (perLayer * layers.count + embeddings.count + xOut.count + invRmsOut.count + hidden.count)
+    }
+}
+
+/// The rotary tables of a decoder for one prompt length: one for full-attention layers and,
+/// where the family rotates sliding-window layers differently (Gemma 3), one for those.
+struct DecoderRoPE {
+    let global: RoPETable
+    let local: RoPETable?
+
+    init(_ c: DecoderConfig, positions: Int) {
+        global = RoPETable(positions: positions, headDim: c.headDim, spec: c.rope)
+        local = c.localRope.map { RoPETable(positions: positions, headDim: c.headDim, spec: $0) }
+    }
+
+    /// The table of layer `l`.
+    func table(_ c: DecoderConfig, layer l: Int) -> RoPETable {
+        if let local, c.window(layer: l) != nil { return local }
+        return global
     }
 }

@@ -7,7 +7,7 @@
 /// 8–32 rows), while the forward y = x·Wᵀ becomes OpenBLAS's plain product, or the
 /// quantized kernel on `quantized` when the file had Q4_1/Q8_0 weights. Keeping both Float32 layouts would double
 /// the 424 MB of SmolLM2's projections.
-public struct LlamaLayerMatrices: Sendable {
+public struct DecoderLayerMatrices: Sendable {
     /// [dim] RMSNorm weight before attention.
     public let attnNorm: FloatBuffer
     /// [dim, qkvDim]: Wᵀ of the fused q | k | v projection (columns: q heads, then k, then v).
@@ -22,11 +22,13 @@ public struct LlamaLayerMatrices: Sendable {
     public let wDownT: FloatBuffer
     /// The same projections in the file's block encoding where the forward's kernel decodes it
     /// (see `QuantizedMatrix`); nil otherwise.
-    public let quantized: LlamaLayerQuantized?
+    public let quantized: DecoderLayerQuantized?
+    /// Biases, q/k norms and post-norms of the families that have them.
+    public let extras: DecoderLayerExtras
 
     /// Takes over `layer`'s buffers and transposes its four projections in place (`scratch`
     /// holds at least the largest matrix); `layer` must not be used afterwards.
-    init(consuming layer: LlamaLayerWeights, _ c: LlamaConfig, quantized: LlamaLayerQuantized?, scratch: UnsafeMutablePointer<Float>) {
+    init(consuming layer: DecoderLayerWeights, _ c: DecoderConfig, quantized: DecoderLayerQuantized?, scratch: UnsafeMutablePointer<Float>) {
         self.quantized = quantized
         Transpose.inPlace(layer.wqkv.pointer, rows: c.qkvDim, cols: c.dim, scratch: scratch)
         Transpose.inPlace(layer.wo.pointer, rows: c.dim, cols: c.attnDim, scratch: scratch)
@@ -34,18 +36,19 @@ public struct LlamaLayerMatrices: Sendable {
         Transpose.inPlace(layer.wDown.pointer, rows: c.dim, cols: c.ffnDim, scratch: scratch)
         attnNorm = layer.attnNorm; wqkvT = layer.wqkv; woT = layer.wo
         ffnNorm = layer.ffnNorm; wGateUpT = layer.wGateUp; wDownT = layer.wDown
+        extras = layer.extras
     }
 
     /// A copy in the file layout ([out, in] matrices), for export and tests.
-    func fileLayout(_ c: LlamaConfig) -> LlamaLayerWeights {
+    func fileLayout(_ c: DecoderConfig) -> DecoderLayerWeights {
         func back(_ t: FloatBuffer, rows: Int, cols: Int) -> FloatBuffer {
             let w = FloatBuffer(count: rows * cols)   // [rows, cols] = transpose of t [cols, rows]
             Transpose.copy(t.pointer, rows: cols, cols: rows, into: w.pointer)
             return w
         }
-        return LlamaLayerWeights(attnNorm: attnNorm, wqkv: back(wqkvT, rows: c.qkvDim, cols: c.dim),
+        return DecoderLayerWeights(attnNorm: attnNorm, wqkv: back(wqkvT, rows: c.qkvDim, cols: c.dim),
                                  wo: back(woT, rows: c.dim, cols: c.attnDim), ffnNorm: ffnNorm,
                                  wGateUp: back(wGateUpT, rows: 2 * c.ffnDim, cols: c.dim),
-                                 wDown: back(wDownT, rows: c.dim, cols: c.ffnDim))
+                                 wDown: back(wDownT, rows: c.dim, cols: c.ffnDim), extras: extras)
     }
 }

@@ -2,7 +2,7 @@
 /// inputs of the same length, each given as embeddings, of which only one position's logits are
 /// wanted. Unlike `forward` it keeps no activations for a backward, so its memory is bounded by a
 /// row budget rather than growing with T².
-extension LlamaModel {
+extension DecoderModel {
     /// Scratch bytes one chunk of the batched forward may hold. A chunk is as many sequences as fit
     /// (at least one); SmolLM2 needs about 29 KB per row, so ~2,300 rows (e.g. 190 inputs of 12 tokens).
     public static let batchScratchBytes = 64 << 20
@@ -38,68 +38,50 @@ extension LlamaModel {
         return out
     }
 
-    /// Bytes of scratch per stacked row: x, xn, qkv, ctx, gate|up and the SwiGLU product.
+    /// Bytes of scratch per stacked row: the block's kept activations and scratch (x, xn, qkv,
+    /// ctx, gate|up, the gated product, and the families' extras).
     private var batchBytesPerRow: Int {
         let c = config
-        return 4 * (2 * c.dim + c.qkvDim + c.attnDim + 3 * c.ffnDim)
+        var floats = 4 * c.dim + c.qkvDim + c.attnDim + 3 * c.ffnDim
+        if c.qkNorm { floats += (c.heads + c.kvHeads) * (c.headDim + 1) }
+        if c.postNorms { floats += 2 * c.dim }
+        return 4 * floats
     }
 
-    /// One chunk: `inputs.count` sequences of `n` rows each, stacked into R = B·n rows.
-    /// Returns the logits at row n−1 of each sequence. [B][vocab]
+    /// One chunk: `inputs.count` sequences of `n` rows each, stacked into R = B·n rows, through
+    /// the same `blockForward` as the kept forward (nothing kept: every layer reuses one set of
+    /// buffers). Returns the logits at row n−1 of each sequence. [B][vocab]
     private func batchForward(_ inputs: ArraySlice<[Float]>, rows n: Int) -> [[Float]] {
-        let c = config, d = c.dim, f = c.ffnDim, b = inputs.count, r = b * n
-        let x = FloatBuffer(count: r * d)             // [R, D] residual stream
-        let xn = FloatBuffer(count: r * d)            // [R, D] normalized input of a projection
-        let qkv = FloatBuffer(count: r * c.qkvDim)    // [R, qkvDim] q | k | v per row
-        let ctx = FloatBuffer(count: r * c.attnDim)   // [R, H·headDim] attention output
-        let gateUp = FloatBuffer(count: r * 2 * f)    // [R, 2F] gate | up
-        let act = FloatBuffer(count: r * f)           // [R, F] silu(gate) ⊙ up
-        let slots = Parallel.threads
-        let scores = FloatBuffer(count: slots * n * n) // [parts, n, n] one head's scores, then probabilities
-        let invRms = FloatBuffer(count: r)            // [R] unused by the caller
-        let rope = RoPETable(positions: n, headDim: c.headDim, base: c.ropeBase)
+        let c = config, d = c.dim, b = inputs.count, r = b * n
+        // [R, ·] activations of one block; scores: [parts, n, n] one head's scores, then probabilities.
+        let lc = DecoderLayerCache(c, rows: r, scoreFloats: Parallel.threads * n * n, separateProbs: false)
+        let scratch = BlockScratch(c, rows: r)
+        let ropes = DecoderRoPE(c, positions: n)
 
-        // x = the first n rows of each input, stacked.
+        // x = the first n rows of each input, stacked, times the embedding scale.
+        let x = lc.xIn
         for (s, e) in inputs.enumerated() {
             e.withUnsafeBufferPointer { (x.pointer + s * n * d).update(from: $0.baseAddress!, count: n * d) }
         }
-        for lw in weights.blocks {
-            // x += attn_output(attention(rope(q), rope(k), v)) with q|k|v = attn_qkv(attn_norm(x))
-            RMSNorm.forward(x.pointer, lw.attnNorm.pointer, xn.pointer, invRms: invRms.pointer,
-                            rows: r, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
-            // Sequences in parallel, each part with its own scores matrix (serial if the thread
-            // count grew since `slots` was read).
-            Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, sequences in
-                let partScores = scores.pointer + part * n * n
-                for s in sequences {
-                    // Positions restart at 0 in every sequence.
-                    rope.apply(qkv.pointer + s * n * c.qkvDim, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
-                               layout: c.ropeLayout, inverse: false)
-                    attention.forward(qkv: qkv.pointer + s * n * c.qkvDim, scores: partScores, probs: partScores,
-                                      headStride: 0, ctx: ctx.pointer + s * n * c.attnDim, tokens: n)
-                }
-            }
-            BLAS.project(ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, x.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d,
-                        accumulate: true)
-
-            // x += ffn_down(silu(ffn_gate(m)) ⊙ ffn_up(m)), m = ffn_norm(x)
-            RMSNorm.forward(x.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: invRms.pointer,
-                            rows: r, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
-            Activations.siluProductRows(gateUp.pointer, act.pointer, rows: r, f: f)
-            BLAS.project(act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, x.pointer, rows: r, inFeatures: f, outFeatures: d, accumulate: true)
+        if c.embeddingScale != 1 { for i in 0..<r * d { x[i] *= c.embeddingScale } }
+        for l in 0..<c.layers {
+            blockForward(layer: l, lc, output: x.pointer, scratch: scratch, sequences: b, length: n,
+                         rope: ropes.table(c, layer: l), keepScores: false)
         }
 
         // hidden = output_norm(x[last row of each sequence]): [B, D]; logits = hidden · outputᵀ: [B, V]
         let last = FloatBuffer(count: b * d)
         for s in 0..<b { (last.pointer + s * d).update(from: x.pointer + (s * n + n - 1) * d, count: d) }
         let hidden = FloatBuffer(count: b * d)
-        RMSNorm.forward(last.pointer, weights.outputNorm.pointer, hidden.pointer, invRms: invRms.pointer,
+        RMSNorm.forward(last.pointer, weights.outputNorm.pointer, hidden.pointer, invRms: lc.invRms1.pointer,
                         rows: b, dim: d, eps: c.rmsEps)
         let logits = FloatBuffer(count: b * c.vocabSize)
         BLAS.linear(hidden.pointer, weights.output.pointer, logits.pointer, rows: b, inFeatures: d,
                     outFeatures: c.vocabSize)
-        return (0..<b).map { logits.slice($0 * c.vocabSize, c.vocabSize) }
+        return (0..<b).map { s in
+            var row = logits.slice(s * c.vocabSize, c.vocabSize)
+            if let cap = c.finalLogitSoftcap { Self.softcap(&row, cap) }
+            return row
+        }
     }
 }

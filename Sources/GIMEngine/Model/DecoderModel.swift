@@ -1,20 +1,23 @@
-/// A Llama-family decoder: RMSNorm, RoPE, grouped-query causal attention, SwiGLU MLP, tied or
-/// untied head. The forward pass is the model's ordinary forward; GIM only changes the backward
-/// (see `LlamaModel+Backward.swift`).
-public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
-    public let weights: LlamaWeights
-    public var config: LlamaConfig { weights.config }
+import Foundation
+
+/// A pre-norm decoder of the Llama lineage: RMSNorm, RoPE, grouped-query causal attention, a
+/// gated MLP, tied or untied head, plus the switches of `DecoderConfig` that make it Qwen,
+/// Gemma, Mistral or Phi-3. The forward pass is the model's ordinary forward; GIM only changes
+/// the backward (`DecoderBackward.swift`).
+public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
+    public let weights: DecoderWeights
+    public var config: DecoderConfig { weights.config }
 
     /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
     public static let maxPromptTokens = ForwardInput.maxPromptTokens
 
-    public init(weights: LlamaWeights) {
+    public init(weights: DecoderWeights) {
         self.weights = weights
     }
 
     // MARK: CausalLanguageModel
 
-    public var architecture: String { "llama" }
+    public var architecture: String { config.family }
     public var vocabSize: Int { config.vocabSize }
     public var dim: Int { config.dim }
     public var layerCount: Int { config.layers }
@@ -24,74 +27,156 @@ public final class LlamaModel: CausalLanguageModel, @unchecked Sendable {
     public var parameterCount: Int { config.parameterCount }
     public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
     public var outputHead: FloatBuffer { weights.output }
+    public var finalLogitSoftcap: Float? { config.finalLogitSoftcap }
     public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         try forward(tokens, embeddings: embeddings)
     }
-    public func makeBackward(length: Int) -> BackwardPass { LlamaBackward(model: self, length: length) }
+    public func makeBackward(length: Int) -> BackwardPass { DecoderBackward(model: self, length: length) }
     public func forwardFLOPs(tokens: Int) -> Double { FLOPs.forward(config, tokens: tokens) }
     public func backwardFLOPs(tokens: Int) -> Double { FLOPs.backward(config, tokens: tokens) }
 
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
     /// `embeddings` ([T, D]), when given, replaces the token-embedding lookup (finite-difference
     /// checks and perturbation tests feed modified inputs this way).
-    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> LlamaForwardCache {
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> DecoderForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
-        let t = tokens.count, d = c.dim, f = c.ffnDim
-        let cache = LlamaForwardCache(config: c, tokens: tokens)
+        let t = tokens.count, d = c.dim
+        let cache = DecoderForwardCache(config: c, tokens: tokens)
 
-        // e = embed_tokens(ids): [T, D]
+        // e = embed_tokens(ids): [T, D]; the residual stream starts at e · embeddingScale.
         try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
+        let x0 = cache.layers.first!.xIn
+        x0.copy(from: cache.embeddings)
+        if c.embeddingScale != 1 { for i in 0..<t * d { x0[i] *= c.embeddingScale } }
 
-        let xn = FloatBuffer(count: t * d)       // [T, D] normalized input of a projection
-        let act = FloatBuffer(count: t * f)      // [T, F] silu(gate) ⊙ up
-        var x = cache.embeddings                 // [T, D] residual stream
-        for (l, lw) in weights.blocks.enumerated() {
-            let lc = cache.layers[l]
-            lc.xIn.copy(from: x)
-
-            // Attention block: xMid = xIn + attn_output(attention(rope(q), rope(k), v))
-            RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
-                            rows: t, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: c.qkvDim)
-            cache.rope.apply(lc.qkv.pointer, rows: t, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
-                             layout: c.ropeLayout, inverse: false)
-            attention.forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                              headStride: t * t, ctx: lc.ctx.pointer, tokens: t)
-            lc.xMid.copy(from: lc.xIn)
-            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, lc.xMid.pointer, rows: t, inFeatures: c.attnDim,
-                        outFeatures: d, accumulate: true)
-
-            // MLP block: xOut = xMid + ffn_down(silu(ffn_gate(n)) ⊙ ffn_up(n)), n = ffn_norm(xMid)
-            RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
-                            rows: t, dim: d, eps: c.rmsEps)
-            BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, lc.gateUp.pointer, rows: t, inFeatures: d, outFeatures: 2 * f)
-            Activations.siluProductRows(lc.gateUp.pointer, act.pointer, rows: t, f: f)
-            let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
-            next.copy(from: lc.xMid)
-            BLAS.project(act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
-            x = next
+        let scratch = BlockScratch(c, rows: t)
+        for l in 0..<c.layers {
+            let out = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
+            blockForward(layer: l, cache.layers[l], output: out.pointer, scratch: scratch, sequences: 1, length: t,
+                         rope: cache.ropes.table(c, layer: l), keepScores: true)
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,
                         invRms: cache.invRmsOut.pointer, rows: t, dim: d, eps: c.rmsEps)
         return cache
     }
 
-    /// The attention of every layer (grouped-query, scale 1/√headDim).
-    var attention: CausalAttention {
-        CausalAttention(heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
-                        scale: 1 / Float(config.headDim).squareRoot())
+    /// Buffers a block's forward needs but the backward does not: the normalized input of a
+    /// projection and the gated product. R = rows.
+    struct BlockScratch {
+        /// [R, D]
+        let xn: FloatBuffer
+        /// [R, F]
+        let act: FloatBuffer
+        init(_ c: DecoderConfig, rows: Int) {
+            xn = FloatBuffer(count: rows * c.dim)
+            act = FloatBuffer(count: rows * c.ffnDim)
+        }
     }
 
-    /// Logits over the vocabulary at one position of a forward pass: output · hidden[p]. [vocab]
+    /// One decoder block over `sequences` stacked sequences of `length` rows each (R rows), from
+    /// `lc.xIn` to `output` ([R, D], may be `lc.xIn` itself when nothing is kept for a backward):
+    ///   q|k|v = attn_norm(xIn)·W_qkvᵀ (+ bias); q, k = rope(qk_norm(q, k)); ctx = attention(q, k, v)
+    ///   xMid  = xIn + post_attn_norm(attn_output(ctx))             (post-norm: Gemma 2/3)
+    ///   xOut  = xMid + post_ffn_norm(down(act(gate) ⊙ up)), [gate | up] = ffn_norm(xMid)·W_gateUpᵀ
+    /// With `keepScores` the attention keeps one [T, T] score and probability matrix per head
+    /// (one sequence); otherwise `lc.scores` is a [parts, T, T] scratch and sequences run in parallel.
+    func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
+                      sequences b: Int, length n: Int, rope: RoPETable, keepScores: Bool) {
+        let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
+        let xn = scratch.xn, hd = c.headDim
+
+        // Attention block.
+        RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
+                        rows: r, dim: d, eps: c.rmsEps)
+        BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, lc.qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+        if let bias = lw.extras.qkvBias { Self.addRowBias(lc.qkv.pointer, bias.pointer, rows: r, width: c.qkvDim) }
+        if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
+            // Per-head RMSNorm of q (H heads), then of k (KV heads); the saved input is q's
+            // [R, H, hd] followed by k's [R, KV, hd], and 1/rms likewise [R, H] then [R, KV].
+            HeadRMSNorm.forward(lc.qkv.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: hd,
+                                weight: qNorm.pointer, eps: c.rmsEps, input: input.pointer, invRms: inv.pointer)
+            HeadRMSNorm.forward(lc.qkv.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: hd,
+                                weight: kNorm.pointer, eps: c.rmsEps, input: input.pointer + r * c.heads * hd,
+                                invRms: inv.pointer + r * c.heads)
+        }
+        let attention = attention(layer: l)
+        if keepScores {
+            precondition(b == 1)
+            rope.apply(lc.qkv.pointer, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
+            attention.forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
+                              headStride: n * n, ctx: lc.ctx.pointer, tokens: n)
+        } else {
+            // Sequences in parallel, each part with its own scores matrix (serial if the thread
+            // count grew since the scratch was made).
+            let slots = lc.scores.count / (n * n)
+            Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, seqs in
+                let partScores = lc.scores.pointer + part * n * n
+                for s in seqs {
+                    // Positions restart at 0 in every sequence.
+                    let qkv = lc.qkv.pointer + s * n * c.qkvDim
+                    rope.apply(qkv, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
+                    attention.forward(qkv: qkv, scores: partScores, probs: partScores, headStride: 0,
+                                      ctx: lc.ctx.pointer + s * n * c.attnDim, tokens: n)
+                }
+            }
+        }
+        lc.xMid.copy(from: lc.xIn)
+        if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {
+            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, raw.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: d, eps: c.rmsEps)
+            for i in 0..<r * d { lc.xMid[i] += xn[i] }
+        } else {
+            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, lc.xMid.pointer, rows: r, inFeatures: c.attnDim,
+                         outFeatures: d, accumulate: true)
+        }
+
+        // MLP block.
+        RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
+                        rows: r, dim: d, eps: c.rmsEps)
+        BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, lc.gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+        Activations.gatedProductRows(c.activation, lc.gateUp.pointer, scratch.act.pointer, rows: r, f: f)
+        output.update(from: lc.xMid.pointer, count: r * d)
+        if let post = lw.extras.postFfnNorm, let raw = lc.mlpOut, let inv = lc.invRmsPostFfn {
+            BLAS.project(scratch.act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, raw.pointer, rows: r, inFeatures: f, outFeatures: d)
+            RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: d, eps: c.rmsEps)
+            for i in 0..<r * d { output[i] += xn[i] }
+        } else {
+            BLAS.project(scratch.act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, output, rows: r, inFeatures: f,
+                         outFeatures: d, accumulate: true)
+        }
+    }
+
+    /// y[r, j] += bias[j] for every row of y [rows, width].
+    static func addRowBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let row = y + r * width
+            for j in 0..<width { row[j] += bias[j] }
+        }
+    }
+
+    /// The attention of layer `l`: grouped-query, the family's scale, soft-cap and window.
+    func attention(layer l: Int) -> CausalAttention {
+        CausalAttention(heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
+                        scale: config.attentionScale, window: config.window(layer: l), softcap: config.attentionSoftcap)
+    }
+
+    /// Logits over the vocabulary at one position of a forward pass: output · hidden[p],
+    /// soft-capped where the family caps them. [vocab]
     public func logits(_ pass: ForwardPass, at position: Int) -> [Float] {
-        let c = config, cache = pass as! LlamaForwardCache
+        let c = config, cache = pass as! DecoderForwardCache
         precondition(position >= 0 && position < cache.length)
         var out = [Float](repeating: 0, count: c.vocabSize)
         out.withUnsafeMutableBufferPointer { o in
             BLAS.matvec(weights.output.pointer, cache.hidden.pointer + position * c.dim, o.baseAddress!,
                         outFeatures: c.vocabSize, inFeatures: c.dim)
         }
+        if let cap = c.finalLogitSoftcap { Self.softcap(&out, cap) }
         return out
+    }
+
+    /// l ← tanh(l/c)·c.
+    static func softcap(_ logits: inout [Float], _ cap: Float) {
+        for i in logits.indices { logits[i] = tanhf(logits[i] / cap) * cap }
     }
 }

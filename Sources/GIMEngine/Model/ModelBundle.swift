@@ -27,13 +27,13 @@ public final class ModelBundle: @unchecked Sendable {
         if isDir.boolValue { return try loadFolder(path: path) }  // a Hugging Face model folder
         let gguf = try GGUFFile(path: path)
         let tokenizer = try BPETokenizer(gguf: gguf)
-        let weights = try LlamaWeights(gguf: gguf)
+        let weights = try DecoderWeights(gguf: gguf)
         guard tokenizer.vocabSize <= weights.config.vocabSize else {
             throw ModelError.shapeMismatch("\(path): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(weights.config.vocabSize)")
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let name = gguf.metadata["general.name"]?.stringValue ?? URL(fileURLWithPath: path).lastPathComponent
-        return ModelBundle(path: path, name: name, model: LlamaModel(weights: weights), tokenizer: tokenizer,
+        return ModelBundle(path: path, name: name, model: DecoderModel(weights: weights), tokenizer: tokenizer,
                            loadSeconds: seconds)
     }
 

@@ -53,8 +53,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
 }
 
 /// A block's projections in a block encoding for the forward (the backward uses
-/// `LlamaLayerMatrices`' Wᵀ); nil where the file's encoding is not one the kernel decodes.
-public struct LlamaLayerQuantized: Sendable {
+/// `DecoderLayerMatrices`' Wᵀ); nil where the file's encoding is not one the kernel decodes.
+public struct DecoderLayerQuantized: Sendable {
     /// [qkvDim, dim] rows of q, then k, then v.
     public let wqkv: QuantizedMatrix?
     /// [dim, heads·headDim].
@@ -64,7 +64,7 @@ public struct LlamaLayerQuantized: Sendable {
     /// [dim, ffnDim].
     public let wDown: QuantizedMatrix?
 
-    func check(_ c: LlamaConfig, layer i: Int) throws {
+    func check(_ c: DecoderConfig, layer i: Int) throws {
         for (m, r, k, name) in [(wqkv, c.qkvDim, c.dim, "q/k/v"), (wo, c.dim, c.attnDim, "attn_output"),
                                 (wGateUp, 2 * c.ffnDim, c.dim, "gate/up"), (wDown, c.dim, c.ffnDim, "ffn_down")]
         where m != nil && (m!.rows != r || m!.cols != k) {
