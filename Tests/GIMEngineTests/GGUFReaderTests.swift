@@ -117,7 +117,7 @@ final class CorruptModelFileTests: XCTestCase {
     func loadEverything(_ bytes: [UInt8]) -> Error? {
         do {
             let g = try GGUFFile(bytes: bytes, name: "flipped.gguf")
-            _ = try LlamaWeights(gguf: g)
+            _ = try DecoderWeights(gguf: g)
             let tokenizer = try BPETokenizer(gguf: g)
             _ = tokenizer.decode(tokenizer.encode("the cat 123"))
             return nil
@@ -170,7 +170,7 @@ final class CorruptModelFileTests: XCTestCase {
         w.add("llama.vocab_size", .uint32(4_000_000))
         w.addF32("token_embd.weight", dims: [4], [1, 2, 3, 4])
         let g = try GGUFFile(bytes: w.bytes(), name: "forged.gguf")
-        XCTAssertThrowsError(try LlamaWeights(gguf: g)) { error in
+        XCTAssertThrowsError(try DecoderWeights(gguf: g)) { error in
             XCTAssertTrue("\(error)".contains("token_embd.weight"), "\(error)")
         }
     }
@@ -185,7 +185,7 @@ final class ChangingModelFileTests: XCTestCase {
         XCTAssertNoThrow(try g.checkUnchanged())
         // Replaced by a shorter file: reading it through the old mapping could crash with SIGBUS.
         try seed.prefix(seed.count / 2).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try LlamaWeights(gguf: g)) { XCTAssertTrue("\($0)".contains("changed"), "\($0)") }
+        XCTAssertThrowsError(try DecoderWeights(gguf: g)) { XCTAssertTrue("\($0)".contains("changed"), "\($0)") }
         try FileManager.default.removeItem(atPath: path)
         XCTAssertThrowsError(try g.floats("output_norm.weight")) { XCTAssertTrue("\($0)".contains("disappeared"), "\($0)") }
     }
