@@ -16,8 +16,9 @@ struct Info: ParsableCommand {
         print("file        \(path)")
         print("name        \(gguf.metadata["general.name"]?.stringValue ?? "?")")
         print("format      GGUF v\(gguf.version), \(gguf.tensors.count) tensors, \(gguf.metadata.count) metadata keys")
-        print("arch        \(gguf.metadata["general.architecture"]?.stringValue ?? "?"): \(config.layers) layers, dim \(config.dim), ffn \(config.ffnDim), \(config.heads) heads / \(config.kvHeads) KV heads of \(config.headDim)")
+        print("arch        \(gguf.metadata["general.architecture"]?.stringValue ?? "?") (\(config.family)): \(config.layers) layers, dim \(config.dim), ffn \(config.ffnDim), \(config.heads) heads / \(config.kvHeads) KV heads of \(config.headDim)")
         print("            RoPE base \(config.ropeBase) (\(config.ropeLayout.rawValue) pairs), RMS eps \(config.rmsEps), context \(config.contextLength), vocab \(config.vocabSize), \(config.tiedOutput ? "tied" : "untied") head")
+        if !config.features.isEmpty { print("            " + config.features.joined(separator: ", ")) }
         print(String(format: "parameters  %.1f M", Double(config.parameterCount) / 1e6))
         var types: [String: Int] = [:]
         for t in gguf.tensors.values { types[t.typeName, default: 0] += 1 }

@@ -15,6 +15,7 @@ extension Info {
         if let l = m as? DecoderModel {
             let c = l.config
             print("            \(c.kvHeads) KV heads, ffn \(c.ffnDim), RoPE base \(c.ropeBase) (\(c.ropeLayout.rawValue) pairs), RMS eps \(c.rmsEps), context \(c.contextLength), vocab \(c.vocabSize), \(c.tiedOutput ? "tied" : "untied") head")
+            if !c.features.isEmpty { print("            " + c.features.joined(separator: ", ")) }
         } else if let g = m as? GPT2Model {
             let c = g.config
             print("            ffn \(c.ffnDim), GELU (\(c.activation.rawValue)), LayerNorm eps \(c.layerNormEps), \(c.contextLength) learned positions, vocab \(c.vocabSize), \(c.tiedOutput ? "tied" : "untied") head")

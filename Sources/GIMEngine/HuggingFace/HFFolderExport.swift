@@ -35,6 +35,9 @@ public enum HFFolderExport {
         let tokenizer = try BPETokenizer(gguf: gguf)
         let weights = try DecoderWeights(gguf: gguf)
         let c = weights.config
+        guard c.family == "llama", c.features.isEmpty else {
+            throw ModelError.unsupportedArchitecture("\(ggufPath): gim convert writes Llama folders only; this file is \(c.family)\(c.features.isEmpty ? "" : " with " + c.features.joined(separator: ", "))")
+        }
         let name = gguf.metadata["general.name"]?.stringValue ?? URL(fileURLWithPath: ggufPath).deletingPathExtension().lastPathComponent
 
         let fm = FileManager.default

@@ -89,6 +89,32 @@ public struct DecoderConfig: Sendable, Codable, Equatable {
         return rope
     }
 
+    /// What this configuration has beyond the plain Llama block, for `gim info` and messages
+    /// (empty for Llama/SmolLM without RoPE scaling).
+    public var features: [String] {
+        var f: [String] = []
+        switch rope.scaling {
+        case .none: break
+        case .linear(let x): f.append("RoPE linear scaling ×\(x)")
+        case .llama3(let x, let lo, let hi, let orig): f.append("RoPE llama3 scaling ×\(x) (low \(lo), high \(hi), original context \(orig))")
+        case .frequencyFactors: f.append("RoPE frequency factors (rope_freqs)")
+        }
+        if let local = localRope { f.append("local RoPE base \(local.base)") }
+        if let w = slidingWindow {
+            let n = slidingLayers.isEmpty ? layers : slidingLayers.filter { $0 }.count
+            f.append("sliding window \(w) on \(n) of \(layers) layers")
+        }
+        if activation == .geluTanh { f.append("GeGLU (tanh GELU)") }
+        if qkvBias { f.append("q/k/v biases") }
+        if qkNorm { f.append("q/k norms") }
+        if postNorms { f.append("post-attention and post-feed-forward norms") }
+        if embeddingScale != 1 { f.append("embeddings ×\(embeddingScale)") }
+        if abs(attentionScale - 1 / Float(headDim).squareRoot()) > 1e-7 { f.append("attention scale \(attentionScale)") }
+        if let c = attentionSoftcap { f.append("attention soft-cap \(c)") }
+        if let c = finalLogitSoftcap { f.append("final logit soft-cap \(c)") }
+        return f
+    }
+
     /// Number of parameters (for FLOP counts and `gim info`).
     public var parameterCount: Int {
         var perLayer = 2 * dim + qkvDim * dim + dim * attnDim + 3 * ffnDim * dim
