@@ -19,6 +19,7 @@ public final class ModelBundle: @unchecked Sendable {
 
     /// Opens a GGUF model file or a Hugging Face model folder (config.json, safetensors, tokenizer.json).
     public static func load(path: String) throws -> ModelBundle {
+        let path = try HFCache.resolve(path, environment: ProcessInfo.processInfo.environment)  // "Owner/Name" from the local HF cache
         let start = DispatchTime.now()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
