@@ -64,8 +64,8 @@ final class FamilyParityTests: XCTestCase {
 
                 guard let expected = run["embedding_grad"] as? [[Any]] else { continue }
                 // The whole embedding gradient, not only its dot products.
-                let logits = try session.logits(at: a.targetPosition)
-                let row = BackwardSeed.row(model: bundle.model, target: target, foil: nil, logits: logits)
+                let row = BackwardSeed.row(model: bundle.model, pass: session.cache, position: a.targetPosition,
+                                           target: target, foil: nil)
                 var seed = [Float](repeating: 0, count: ids.count * bundle.model.dim)
                 for j in row.indices { seed[a.targetPosition * bundle.model.dim + j] = row[j] }
                 let g = try session.backward(seed: seed, settings: settings)
@@ -107,7 +107,7 @@ final class FamilyParityTests: XCTestCase {
             func logit(_ x: [Float]) throws -> Double {
                 Double(model.logits(try model.forwardPass(ids, embeddings: x), at: position)[target])
             }
-            let row = BackwardSeed.row(model: model, target: target, foil: nil, logits: try session.logits(at: position))
+            let row = BackwardSeed.row(model: model, pass: session.cache, position: position, target: target, foil: nil)
             var seed = [Float](repeating: 0, count: t * d)
             for j in row.indices { seed[position * d + j] = row[j] }
             let g = try session.backward(seed: seed, settings: .plain)

@@ -34,7 +34,7 @@ extension ExplainSession {
         }
         let t = cache.length, d = model.dim, hd = model.headDim, layers = model.layerCount
         var seed = [Float](repeating: 0, count: t * d)
-        let row = BackwardSeed.row(model: model, target: target, foil: foilTokenID, logits: try logits(at: p))
+        let row = BackwardSeed.row(model: model, pass: cache, position: p, target: target, foil: foilTokenID)
         for j in 0..<d { seed[p * d + j] = row[j] }
 
         var attention = [Float](repeating: 0, count: layers)

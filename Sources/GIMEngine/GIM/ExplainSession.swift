@@ -63,7 +63,7 @@ public final class ExplainSession: @unchecked Sendable {
         if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
 
         let start = DispatchTime.now()
-        BackwardSeed.fill(seed, model: model, position: p, target: target, foil: foilTokenID, logits: logits)
+        BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
         let grad = backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil)
         let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineTokenID,
                                              embedding: model.tokenEmbedding, rows: cache.length, dim: model.dim)

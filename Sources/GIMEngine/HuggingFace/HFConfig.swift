@@ -122,8 +122,9 @@ public struct HFDecoderConfig: Decodable, Sendable {
     public var kvHeads: Int?
     /// Defaults to hiddenSize / heads.
     public var headDim: Int?
-    /// `hidden_act`, or Gemma's `hidden_activation` when set.
+    /// `hidden_act` (read by every family but Gemma 2/3) and `hidden_activation` (Gemma 2/3).
     public var hiddenAct: String?
+    public var hiddenActivation: String?
     public var maxPositionEmbeddings = 2048
     public var rmsNormEps: Double?
     public var ropeTheta = 10000.0
@@ -182,7 +183,8 @@ public struct HFDecoderConfig: Decodable, Sendable {
         heads = try get(.heads, heads)
         kvHeads = try opt(.kvHeads)
         headDim = try opt(.headDim)
-        hiddenAct = try opt(.hiddenActivation) ?? opt(.hiddenAct)
+        hiddenAct = try opt(.hiddenAct)
+        hiddenActivation = try opt(.hiddenActivation)
         maxPositionEmbeddings = try get(.maxPositionEmbeddings, maxPositionEmbeddings)
         rmsNormEps = try opt(.rmsNormEps)
         tieWordEmbeddings = try opt(.tieWordEmbeddings)
@@ -243,7 +245,8 @@ public struct HFDecoderConfig: Decodable, Sendable {
             rope: spec, localRopeBase: localTheta, rotaryFraction: fraction, unsupportedRopeScaling: unsupported,
             slidingWindow: slidingWindow, layerTypes: layerTypes, useSlidingWindow: useSlidingWindow,
             slidingWindowPattern: slidingWindowPattern, attentionSoftcap: attnLogitSoftcapping,
-            finalLogitSoftcap: finalLogitSoftcapping, queryPreAttnScalar: queryPreAttnScalar, activation: hiddenAct,
+            finalLogitSoftcap: finalLogitSoftcapping, queryPreAttnScalar: queryPreAttnScalar,
+            activation: fam == .gemma2 || fam == .gemma3 ? hiddenActivation ?? "gelu_pytorch_tanh" : hiddenAct,
             attentionBias: attentionBias, mlpBias: mlpBias)
     }
 

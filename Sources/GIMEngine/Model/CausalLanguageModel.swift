@@ -15,8 +15,10 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     var tokenEmbedding: FloatBuffer { get }
     /// [vocab, dim] output head: logits at position p = outputHead · hidden[p].
     var outputHead: FloatBuffer { get }
-    /// Logits are tanh(raw/c)·c when set (Gemma 2); `logits(_:at:)` returns the capped ones.
-    var finalLogitSoftcap: Float? { get }
+    /// ∂logit/∂raw logit of `token` at `position`: 1 unless the family soft-caps its logits
+    /// (Gemma 2: l = tanh(raw/c)·c, slope 1/cosh²(raw/c), computed from the raw logit because
+    /// 1 − (l/c)² cancels catastrophically when the cap saturates).
+    func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float
 
     /// The ordinary forward pass over `tokens`, keeping what the backward needs.
     /// `embeddings` ([T, dim]) replaces the token-embedding lookup when given.
@@ -59,7 +61,7 @@ public protocol BackwardPass: AnyObject {
 }
 
 extension CausalLanguageModel {
-    public var finalLogitSoftcap: Float? { nil }
+    public func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float { 1 }
 
     /// Logits at `position` for several inputs of the same length, each given as embeddings
     /// ([T, dim] row-major), e.g. a prompt with some tokens replaced by the baseline. [batch][vocab]

@@ -27,7 +27,15 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public var parameterCount: Int { config.parameterCount }
     public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
     public var outputHead: FloatBuffer { weights.output }
-    public var finalLogitSoftcap: Float? { config.finalLogitSoftcap }
+    public func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float {
+        guard let cap = config.finalLogitSoftcap else { return 1 }
+        let cache = pass as! DecoderForwardCache, d = config.dim
+        let h = cache.hidden.pointer + position * d, w = weights.output.pointer + token * d
+        var raw = 0.0
+        for j in 0..<d { raw += Double(h[j]) * Double(w[j]) }
+        let c = cosh(raw / Double(cap))
+        return Float(1 / (c * c))
+    }
     public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         try forward(tokens, embeddings: embeddings)
     }

@@ -17,13 +17,15 @@ public struct TokenizerJSONHints: Sendable {
 }
 
 extension BPETokenizer {
-    /// The tokenizer a Hugging Face tokenizer.json describes, when it is byte-level BPE:
+    /// The tokenizer a Hugging Face tokenizer.json describes. A file without a ByteLevel
+    /// pre-tokenizer, or with a Unigram model, is a SentencePiece-style pipeline: see
+    /// `init(subwordFile:path:hints:)`. Byte-level BPE:
     /// - `model`: type BPE with `vocab` ({token: id}) and `merges` ("a b" strings or [a, b] pairs),
     ///   no byte fallback, no dropout, no subword prefix/suffix;
     /// - `pre_tokenizer`: ByteLevel (GPT-2 pattern), Sequence[Digits(individual), ByteLevel]
     ///   (SmolLM), or Sequence[Split(known pattern, Isolated), ByteLevel(use_regex false)] for the
     ///   Llama 3, Qwen 2 and Qwen 3.5 patterns (or GPT-2's), mapped onto `PreTokenizerKind`;
-    /// - `normalizer`: none;
+    /// - `normalizer`: none, or NFC (Qwen 2);
     /// - `added_tokens`: matched whole in text; `special` ones are control tokens, the others
     ///   user-defined;
     /// - `post_processor`: a TemplateProcessing that puts one special token before (after) the
@@ -36,23 +38,35 @@ extension BPETokenizer {
             throw fail("not a tokenizer.json: \(JSONProblem.describe(error))")
         }
 
-        // Model: byte-level BPE only.
+        // Model: byte-level BPE here; SentencePiece-style BPE and Unigram in `init(subwordFile:)`.
         let m = file.model
-        if let type = m.type, type != "BPE" {
-            throw fail("tokenizer model \"\(type)\" is not supported (only byte-level BPE)")
+        if let type = m.type, type != "BPE" && type != "Unigram" {
+            throw fail("tokenizer model \"\(type)\" is not supported (BPE and Unigram are)")
         }
-        guard let vocab = m.vocab, let merges = m.merges else {
-            throw fail("the BPE model needs \"vocab\" and \"merges\"")
+        if m.type == "Unigram" || !Self.hasByteLevel(file.pre_tokenizer) {
+            try self.init(subwordFile: file, path: path, hints: hints)
+            return
+        }
+        guard case .map(let vocab)? = m.vocab, let merges = m.merges else {
+            throw fail("the BPE model needs \"vocab\" ({token: id}) and \"merges\"")
         }
         if m.byte_fallback == true {
-            throw fail("byte_fallback BPE (SentencePiece-style vocabularies) is not supported; only byte-level BPE is")
+            throw fail("byte_fallback with a ByteLevel pre-tokenizer is not supported")
         }
         if let p = m.dropout, p > 0 { throw fail("BPE dropout \(p) is not supported") }
         if let s = m.continuing_subword_prefix, !s.isEmpty { throw fail("continuing_subword_prefix \"\(s)\" is not supported") }
         if let s = m.end_of_word_suffix, !s.isEmpty { throw fail("end_of_word_suffix \"\(s)\" is not supported") }
 
-        if let n = file.normalizer, !(n.type == "Sequence" && (n.normalizers ?? []).isEmpty) {
-            throw fail("normalizer \"\(n.type)\" is not supported (byte-level BPE without a normalizer only)")
+        // Normalizer: none, or NFC (Qwen 2), alone or in a Sequence.
+        var nfc = false
+        if let n = file.normalizer {
+            let steps = n.type == "Sequence" ? (n.normalizers ?? []) : [n]
+            for step in steps {
+                guard step.type == "NFC" else {
+                    throw fail("normalizer \"\(step.type)\" with byte-level BPE is not supported (none or NFC only)")
+                }
+                nfc = true
+            }
         }
         let kind = try Self.preTokenizerKind(file.pre_tokenizer, fail: fail)
         let ignoreMerges = m.ignore_merges ?? false
@@ -127,7 +141,7 @@ extension BPETokenizer {
         }
         do {
             try self.init(tokens: tokens, merges: mergeStrings, tokenTypes: types, preTokenizer: Self.ggufName(kind),
-                          bosID: bos, eosID: eos, unkID: unk, padID: pad, addBOS: addBOS, addEOS: addEOS)
+                          bosID: bos, eosID: eos, unkID: unk, padID: pad, addBOS: addBOS, addEOS: addEOS, nfc: nfc)
         } catch let e as TokenizerError {
             throw fail(e.description)
         }
@@ -166,6 +180,12 @@ extension BPETokenizer {
         case .qwen2: return "qwen2"
         case .qwen35: return "qwen35"
         }
+    }
+
+    static func hasByteLevel(_ pre: PreTokenizerStep?) -> Bool {
+        guard let pre else { return false }
+        if pre.type == "ByteLevel" { return true }
+        return (pre.pretokenizers ?? []).contains { hasByteLevel($0) }
     }
 
     private static func preTokenizerKind(_ pre: PreTokenizerStep?, fail: (String) -> ModelFolderError) throws -> PreTokenizerKind {
@@ -219,13 +239,13 @@ extension BPETokenizer {
 
     // MARK: Post-processor
 
-    private struct Template {
+    struct Template {
         var isTemplate = false
         var bos: Int?
         var eos: Int?
     }
 
-    private static func template(_ post: PostProcessor?, fail: (String) -> ModelFolderError) throws -> Template {
+    static func template(_ post: PostProcessor?, fail: (String) -> ModelFolderError) throws -> Template {
         guard let post else { return Template() }
         switch post.type {
         case "ByteLevel":
@@ -266,29 +286,34 @@ extension BPETokenizer {
 
 // MARK: tokenizer.json structure (the fields read)
 
-private struct TokenizerFile: Decodable {
+struct TokenizerFile: Decodable {
     let added_tokens: [AddedTokenEntry]?
     let normalizer: NormalizerEntry?
     let pre_tokenizer: PreTokenizerStep?
     let post_processor: PostProcessor?
+    let decoder: DecoderEntry?
     let model: BPEModelEntry
 }
 
-private struct AddedTokenEntry: Decodable {
+struct AddedTokenEntry: Decodable {
     let id: Int
     let content: String
     let single_word: Bool?
     let lstrip: Bool?
     let rstrip: Bool?
     let special: Bool?
+    let normalized: Bool?
 }
 
-private struct NormalizerEntry: Decodable {
+struct NormalizerEntry: Decodable {
     let type: String
     let normalizers: [NormalizerEntry]?
+    let prepend: String?
+    let pattern: SplitPattern?
+    let content: String?
 }
 
-private struct PreTokenizerStep: Decodable {
+struct PreTokenizerStep: Decodable {
     let type: String
     let pretokenizers: [PreTokenizerStep]?
     let pattern: SplitPattern?
@@ -297,36 +322,53 @@ private struct PreTokenizerStep: Decodable {
     let add_prefix_space: Bool?
     let use_regex: Bool?
     let individual_digits: Bool?
+    let replacement: String?
+    let prepend_scheme: String?
+    let split: Bool?
 }
 
-private struct SplitPattern: Decodable {
+struct DecoderEntry: Decodable {
+    let type: String
+    let decoders: [DecoderEntry]?
+    let pattern: SplitPattern?
+    let content: String?
+    let start: Int?
+    let stop: Int?
+    let replacement: String?
+    let prepend_scheme: String?
+    let add_prefix_space: Bool?
+}
+
+struct SplitPattern: Decodable {
     let regex: String?
     let string: String?
     enum CodingKeys: String, CodingKey { case regex = "Regex", string = "String" }
 }
 
-private struct PostProcessor: Decodable {
+struct PostProcessor: Decodable {
     let type: String
     let processors: [PostProcessor]?
     let single: [TemplateItem]?
     let special_tokens: [String: TemplateSpecial]?
 }
 
-private struct TemplateItem: Decodable {
+struct TemplateItem: Decodable {
     struct Ref: Decodable { let id: String }
     let SpecialToken: Ref?
     let Sequence: Ref?
 }
 
-private struct TemplateSpecial: Decodable {
+struct TemplateSpecial: Decodable {
     let ids: [Int]
 }
 
-private struct BPEModelEntry: Decodable {
+struct BPEModelEntry: Decodable {
     let type: String?
-    let vocab: [String: Int]?
+    let vocab: VocabList?
     let merges: MergeList?
     let unk_token: String?
+    let unk_id: Int?
+    let fuse_unk: Bool?
     let byte_fallback: Bool?
     let ignore_merges: Bool?
     let dropout: Double?
@@ -334,8 +376,33 @@ private struct BPEModelEntry: Decodable {
     let end_of_word_suffix: String?
 }
 
+/// `vocab` as `{token: id}` (BPE) or `[[piece, score], ...]` (Unigram).
+enum VocabList: Decodable {
+    case map([String: Int])
+    case scored([(String, Double)])
+
+    private struct Pair: Decodable {
+        let piece: String
+        let score: Double
+        init(from decoder: Decoder) throws {
+            var c = try decoder.unkeyedContainer()
+            piece = try c.decode(String.self)
+            score = try c.decode(Double.self)
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let m = try? c.decode([String: Int].self) {
+            self = .map(m)
+        } else {
+            self = .scored(try c.decode([Pair].self).map { ($0.piece, $0.score) })
+        }
+    }
+}
+
 /// `merges` as `["a b", ...]` (tokenizers < 0.20) or `[["a", "b"], ...]` (newer).
-private enum MergeList: Decodable {
+enum MergeList: Decodable {
     case strings([String])
     case pairs([[String]])
 

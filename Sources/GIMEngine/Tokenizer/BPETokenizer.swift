@@ -12,13 +12,16 @@ import Foundation
 ///
 /// Encoding is safe from several threads at once (the piece cache is behind a lock).
 public final class BPETokenizer: @unchecked Sendable {
+    /// The algorithm: byte-level BPE (everything described above), or a SentencePiece-style
+    /// pipeline (`SubwordPipeline`) for SentencePiece BPE, Unigram and llama.cpp's SPM.
+    public let kind: TokenizerKind
     public let bosID: Int?
     public let eosID: Int?
     public let unkID: Int?
     public let padID: Int?
     public let addBOS: Bool
     public let addEOS: Bool
-    /// Which split the pieces follow.
+    /// Which split the pieces follow (byte-level BPE only; `.gpt2` and unused for the other kinds).
     public let preTokenizerKind: PreTokenizerKind
     /// Problems that did not stop the build, e.g. an unknown pre-tokenizer name.
     public let warnings: [String]
@@ -41,6 +44,10 @@ public final class BPETokenizer: @unchecked Sendable {
     /// (Hugging Face `ignore_merges`, which Llama 3 uses). Off for GPT-2-style vocabularies,
     /// where merging decides.
     private let ignoreMerges: Bool
+    /// Byte-level only: text between special tokens is put in NFC first (Qwen 2's normalizer).
+    let normalizeNFC: Bool
+    /// The SentencePiece-style kinds' pipeline (nil for byte-level BPE).
+    let pipeline: SubwordPipeline?
 
     private var cache: [PieceKey: [Int32]] = [:]
     private let cacheLock = NSLock()
@@ -54,8 +61,13 @@ public final class BPETokenizer: @unchecked Sendable {
     ///     `<|…|>` and the bos/eos/unk/pad tokens are taken as control tokens.
     ///   - preTokenizer: a llama.cpp pre-tokenizer name ("smollm", "gpt2", "llama-bpe", "qwen2", …);
     ///     nil means GPT-2. An unknown name falls back to GPT-2 and adds a warning.
+    ///   - nfc: put text in Unicode NFC before splitting (a tokenizer.json NFC normalizer, Qwen 2).
     public init(tokens: [String], merges: [String], tokenTypes: [Int32]?, preTokenizer: String?,
-                bosID: Int?, eosID: Int?, unkID: Int?, padID: Int?, addBOS: Bool, addEOS: Bool) throws {
+                bosID: Int?, eosID: Int?, unkID: Int?, padID: Int?, addBOS: Bool, addEOS: Bool,
+                nfc: Bool = false) throws {
+        self.kind = .byteLevelBPE
+        self.pipeline = nil
+        self.normalizeNFC = nfc
         guard !tokens.isEmpty else { throw TokenizerError.emptyVocabulary }
         let n = tokens.count
         if let types = tokenTypes, types.count != n {
@@ -170,6 +182,56 @@ public final class BPETokenizer: @unchecked Sendable {
         return table
     }
 
+    /// A SentencePiece-style tokenizer: `tokens` spelled as the vocabulary has them ("▁the",
+    /// "<0x0A>"), `special[i]` for tokens matched whole in text (control, user-defined, added).
+    init(pipeline: SubwordPipeline, tokens: [String], special: [Bool],
+         bosID: Int?, eosID: Int?, unkID: Int?, padID: Int?, addBOS: Bool, addEOS: Bool, warnings: [String]) throws {
+        guard !tokens.isEmpty else { throw TokenizerError.emptyVocabulary }
+        let n = tokens.count
+        for (name, id) in [("bos", bosID), ("eos", eosID), ("unk", unkID), ("pad", padID)] {
+            if let id = id, id < 0 || id >= n {
+                throw TokenizerError.specialIDOutOfRange(name: name, id: id, vocabSize: n)
+            }
+        }
+        self.kind = pipeline.kind
+        self.pipeline = pipeline
+        self.normalizeNFC = false
+        self.tokens = tokens
+        self.special = special
+        self.bosID = bosID
+        self.eosID = eosID
+        self.unkID = unkID
+        self.padID = padID
+        self.addBOS = addBOS
+        self.addEOS = addEOS
+        self.preTokenizerKind = .gpt2
+        self.preTokenizer = PreTokenizer(kind: .gpt2)
+        self.ignoreMerges = false
+        self.merger = BPEMerger(table: [:])
+        self.byteToID = [Int32](repeating: -1, count: 256)
+        var vocab = [String: Int32](minimumCapacity: n)
+        for (i, t) in tokens.enumerated() { vocab[t] = Int32(i) }
+        self.vocab = vocab
+        // What each token reads as: "▁" as a space, `<0xNN>` as its byte, special tokens as written.
+        var storage: [UInt8] = []
+        var offsets = [Int32](repeating: 0, count: n + 1)
+        for i in 0..<n {
+            let spelled = Array(tokens[i].utf8)
+            if special[i] {
+                storage.append(contentsOf: spelled)
+            } else if let b = DecoderStep.byteTokenValue(spelled) {
+                storage.append(b)
+            } else {
+                storage.append(contentsOf: replaceAll(spelled, [0xE2, 0x96, 0x81], [0x20]))
+            }
+            offsets[i + 1] = Int32(storage.count)
+        }
+        self.tokenBytes = storage
+        self.byteOffsets = offsets
+        self.specials = SpecialTokenSplitter(tokens: (0..<n).filter { special[$0] }.map { (tokens[$0], $0) })
+        self.warnings = warnings
+    }
+
     // MARK: Encoding
 
     /// Token ids of `text`. Special tokens written in the text are always recognised;
@@ -179,10 +241,31 @@ public final class BPETokenizer: @unchecked Sendable {
         out.reserveCapacity(text.utf8.count / 3 + 2)
         if addSpecialTokens && addBOS, let bos = bosID { out.append(bos) }
         let bytes = Array(text.utf8)
-        for segment in specials.segments(bytes) {
-            switch segment {
-            case .special(let id): out.append(id)
-            case .text(let range): encodePlain(bytes, range, into: &out)
+        if let pipeline {
+            var afterSpecial = true
+            for segment in specials.segments(bytes) {
+                switch segment {
+                case .special(let id):
+                    out.append(id)
+                    afterSpecial = true
+                case .text(let range):
+                    pipeline.encodeSegment(bytes[range], atStart: range.lowerBound == 0,
+                                           afterSpecialOrStart: afterSpecial, into: &out)
+                    afterSpecial = false
+                }
+            }
+        } else {
+            for segment in specials.segments(bytes) {
+                switch segment {
+                case .special(let id): out.append(id)
+                case .text(let range):
+                    if normalizeNFC {
+                        let nfc = NormalizerStep.apply([.nfc], to: Array(bytes[range]))
+                        encodePlain(nfc, 0..<nfc.count, into: &out)
+                    } else {
+                        encodePlain(bytes, range, into: &out)
+                    }
+                }
             }
         }
         if addSpecialTokens && addEOS, let eos = eosID { out.append(eos) }
@@ -270,8 +353,9 @@ public final class BPETokenizer: @unchecked Sendable {
 
     // MARK: Decoding
 
-    /// The bytes of the tokens, concatenated (special tokens as their text). Ids outside the
-    /// vocabulary are skipped.
+    /// The bytes of the tokens, concatenated (special tokens as their text; for SentencePiece-style
+    /// kinds "▁" as a space and `<0xNN>` as its byte, with no decoder step such as a prefix strip).
+    /// Ids outside the vocabulary are skipped.
     public func decodeBytes(_ ids: [Int]) -> [UInt8] {
         var out: [UInt8] = []
         for id in ids where id >= 0 && id < tokens.count {
@@ -280,9 +364,15 @@ public final class BPETokenizer: @unchecked Sendable {
         return out
     }
 
-    /// The text of the tokens: their bytes as UTF-8, each invalid sequence replaced by U+FFFD.
+    /// The text of the tokens. Byte-level BPE: their bytes as UTF-8, each invalid sequence replaced
+    /// by U+FFFD. SentencePiece-style kinds: the model's decoder (tokenizer.json's, e.g. "▁" to space,
+    /// byte fallback, strip of the prefix space; llama.cpp's for GGUF), special tokens as written.
     public func decode(_ ids: [Int]) -> String {
-        String(decoding: decodeBytes(ids), as: UTF8.self)
+        if let pipeline {
+            let toks = ids.filter { $0 >= 0 && $0 < tokens.count }.map { Array(tokens[$0].utf8) }
+            return DecoderStep.decode(toks, pipeline.decoder)
+        }
+        return String(decoding: decodeBytes(ids), as: UTF8.self)
     }
 
     /// The vocabulary's own spelling of a token (e.g. "Ġthe"), or "" for an id outside it.

@@ -95,7 +95,9 @@ extension CheckpointHyperparameters {
                   rmsEps: double("attention.layer_norm_rms_epsilon"), contextLength: int("context_length"),
                   tiedOutput: gguf.tensors["output.weight"] == nil, rope: rope, localRopeBase: nil,
                   rotaryFraction: rotary.map { hd > 0 ? Double($0) / Double(hd) : 1 } ?? 1,
-                  unsupportedRopeScaling: unsupported, slidingWindow: int("attention.sliding_window"),
+                  unsupportedRopeScaling: unsupported,
+                  // llama.cpp reads a window of 0 as none.
+                  slidingWindow: int("attention.sliding_window").flatMap { $0 > 0 ? $0 : nil },
                   layerTypes: nil, useSlidingWindow: nil, slidingWindowPattern: nil,
                   attentionSoftcap: double("attn_logit_softcapping"), finalLogitSoftcap: double("final_logit_softcapping"),
                   queryPreAttnScalar: nil, activation: nil, attentionBias: nil)

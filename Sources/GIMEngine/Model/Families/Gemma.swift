@@ -9,7 +9,9 @@ import Foundation
 ///   never soft-caps, even when the config sets attn_logit_softcapping (transformers ignores it).
 extension DecoderFamily {
     static func gemma(_ h: CheckpointHyperparameters, family: DecoderFamily) throws -> DecoderConfig {
-        try h.requireActivation(["gelu_pytorch_tanh", "gelu_tanh", "gelu_new"])
+        // transformers' Gemma (1) reads the legacy "gelu" as the tanh approximation; Gemma 2/3
+        // read hidden_activation, where "gelu" would be the exact erf form, which is refused.
+        try h.requireActivation(["gelu_pytorch_tanh", "gelu_new"] + (family == .gemma ? ["gelu"] : []))
         var c = try h.baseConfig(family, ropeLayout: .neox)
         c.tiedOutput = true
         c.activation = .geluTanh
