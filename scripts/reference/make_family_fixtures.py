@@ -195,6 +195,16 @@ def build_sp_tokenizer(key, work):
         character_coverage=1.0, normalization_rule_name="identity", remove_extra_whitespaces=False,
         split_digits=True, allow_whitespace_only_pieces=True, add_dummy_prefix=t["dummy_prefix"],
         minloglevel=2, num_threads=1, **t["pieces"])
+    # The model records its training paths (a temporary directory): make them fixed.
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    proto = pb.ModelProto()
+    with open(prefix + ".model", "rb") as f:
+        proto.ParseFromString(f.read())
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.input.append("corpus.txt")
+    proto.trainer_spec.model_prefix = key
+    with open(prefix + ".model", "wb") as f:
+        f.write(proto.SerializeToString())
     ex = SentencePieceExtractor(prefix + ".model").extract(None)  # BPE: vocab by id, merges by rank
     vocab, merges = ex["vocab"], ex["merges"]
     tok = Tokenizer(models.BPE(vocab, merges, unk_token=t["names"]["unk"], fuse_unk=True, byte_fallback=True))
