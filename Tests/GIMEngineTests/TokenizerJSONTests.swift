@@ -101,7 +101,7 @@ final class TokenizerJSONTests: XCTestCase {
         expectError(try Self.synthetic(preTokenizer: Self.byteLevel, model: ["type": "WordPiece"]), "WordPiece")
         expectError(try Self.synthetic(preTokenizer: Self.byteLevel, model: ["byte_fallback": true]), "byte_fallback")
         expectError(try Self.synthetic(preTokenizer: Self.byteLevel, model: ["ignore_merges": true]), "ignore_merges")
-        expectError(try Self.synthetic(preTokenizer: Self.byteLevel, top: ["normalizer": ["type": "NFC"]]), "NFC")
+        expectError(try Self.synthetic(preTokenizer: Self.byteLevel, top: ["normalizer": ["type": "NFKC"]]), "NFKC")
         expectError(try Self.synthetic(preTokenizer: Self.byteLevel, top: ["post_processor": ["type": "RobertaProcessing"]]), "RobertaProcessing")
         expectError(try Self.synthetic(preTokenizer: Self.byteLevel, top: ["added_tokens": [
             ["id": 300, "content": "<mask>", "lstrip": true, "rstrip": false, "single_word": false, "special": true]]]), "lstrip")

@@ -331,13 +331,23 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(tok.encode(" t7<|im_end|>"), [0, 257, 1 + 0x37, 258])
 
         var other = GGUFWriter()
-        other.add("tokenizer.ggml.model", .string("llama"))
+        other.add("tokenizer.ggml.model", .string("bert"))
         other.add("tokenizer.ggml.tokens", .array([.string("a")]))
         let otherPath = temporaryPath("tok-\(UUID().uuidString).gguf")
         try other.write(to: otherPath)
         XCTAssertThrowsError(try BPETokenizer(gguf: GGUFFile(path: otherPath))) { error in
-            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("llama"))
-            XCTAssertTrue("\(error)".contains("\"llama\""), "\(error)")
+            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("bert"))
+            XCTAssertTrue("\(error)".contains("\"bert\""), "\(error)")
+        }
+
+        // A SentencePiece ("llama") vocabulary needs its scores.
+        var spm = GGUFWriter()
+        spm.add("tokenizer.ggml.model", .string("llama"))
+        spm.add("tokenizer.ggml.tokens", .array([.string("a")]))
+        let spmPath = temporaryPath("tok-\(UUID().uuidString).gguf")
+        try spm.write(to: spmPath)
+        XCTAssertThrowsError(try BPETokenizer(gguf: GGUFFile(path: spmPath))) { error in
+            XCTAssertEqual(error as? TokenizerError, .missingMetadata(key: "tokenizer.ggml.scores", expected: "an array of numbers"))
         }
     }
 }

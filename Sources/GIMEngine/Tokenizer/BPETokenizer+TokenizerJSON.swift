@@ -43,7 +43,9 @@ extension BPETokenizer {
         if let type = m.type, type != "BPE" && type != "Unigram" {
             throw fail("tokenizer model \"\(type)\" is not supported (BPE and Unigram are)")
         }
-        if m.type == "Unigram" || !Self.hasByteLevel(file.pre_tokenizer) {
+        // Byte-level when a ByteLevel pre-tokenizer or decoder says so (a ByteLevel decoder without its
+        // pre-tokenizer is an error below, not a SentencePiece pipeline).
+        if m.type == "Unigram" || !(Self.hasByteLevel(file.pre_tokenizer) || file.decoder?.type == "ByteLevel") {
             try self.init(subwordFile: file, path: path, hints: hints)
             return
         }

@@ -1,7 +1,8 @@
 /// Why a tokenizer could not be built.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case emptyVocabulary
-    /// The file's tokenizer model is not one this program implements (only "gpt2", byte-level BPE).
+    /// The file's tokenizer model is not one this program implements ("gpt2", byte-level BPE, and
+    /// "llama", llama.cpp's SentencePiece tokenizer, are).
     case unsupportedModel(String)
     /// A metadata key the tokenizer needs is absent or has the wrong type.
     case missingMetadata(key: String, expected: String)
@@ -19,7 +20,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .emptyVocabulary:
             return "the tokenizer vocabulary is empty"
         case .unsupportedModel(let model):
-            return "tokenizer model \"\(model)\" is not supported (only \"gpt2\", byte-level BPE, is)"
+            return "tokenizer model \"\(model)\" is not supported (\"gpt2\", byte-level BPE, and \"llama\", SentencePiece, are)"
         case .missingMetadata(let key, let expected):
             return "tokenizer metadata \(key) is missing or is not \(expected)"
         case .tokenTypeCountMismatch(let tokens, let types):
