@@ -93,7 +93,8 @@ extension CheckpointHyperparameters {
                   heads: heads, kvHeads: int("attention.head_count_kv"), headDim: headDim,
                   ffnDim: try gguf.int("\(arch).feed_forward_length"),
                   rmsEps: double("attention.layer_norm_rms_epsilon"), contextLength: int("context_length"),
-                  tiedOutput: gguf.tensors["output.weight"] == nil, rope: rope, localRopeBase: nil,
+                  tiedOutput: gguf.tensors["output.weight"] == nil, rope: rope,
+                  localRopeBase: double("rope.freq_base_swa"),
                   rotaryFraction: rotary.map { hd > 0 ? Double($0) / Double(hd) : 1 } ?? 1,
                   unsupportedRopeScaling: unsupported,
                   // llama.cpp reads a window of 0 as none.
