@@ -52,6 +52,24 @@ final class TokenizerFamiliesTests: XCTestCase {
         check(tok, g["tokenizer.json"] as! [[String: Any]], label: "llama2 tokenizer.json")
     }
 
+    /// tokenizer_config.json's add_bos_token/add_eos_token, when present, decide over the
+    /// post-processor (transformers 5 rebuilds the template from them).
+    func testAddBOSFromTokenizerConfig() throws {
+        let path = Self.dir("llama2") + "/tokenizer.json"
+        var hints = TokenizerJSONHints()
+        hints.addBOS = false
+        hints.eosToken = "</s>"
+        var tok = try BPETokenizer(tokenizerJSONFile: path, hints: hints)
+        XCTAssertEqual(tok.encode("the"), tok.encode("the", addSpecialTokens: false))
+        hints.addBOS = true
+        hints.addEOS = true
+        tok = try BPETokenizer(tokenizerJSONFile: path, hints: hints)
+        XCTAssertEqual(tok.encode("the"), [1] + tok.encode("the", addSpecialTokens: false) + [2])
+        // Without the flags, the file's template (BOS only) decides.
+        tok = try BPETokenizer(tokenizerJSONFile: path)
+        XCTAssertEqual(tok.encode("the"), [1] + tok.encode("the", addSpecialTokens: false))
+    }
+
     func testLlama2MetaspaceVariants() throws {
         let g = try Self.golden("llama2")
         let variants = g["variants"] as! [String: Any]

@@ -239,8 +239,7 @@ extension BPETokenizer {
         let eos = template.eos ?? id(hints.eosToken, hints.eosID)
         if unk == nil { unk = id(hints.unkToken, nil) }
         let pad = id(hints.padToken, hints.padID)
-        let addBOS = template.isTemplate ? template.bos != nil : (hints.addBOS ?? false)
-        let addEOS = template.isTemplate ? template.eos != nil : (hints.addEOS ?? false)
+        let (addBOS, addEOS) = Self.addSpecial(template: template, hints: hints, bos: bos, eos: eos)
         for (name, v) in [("bos", template.bos), ("eos", template.eos)] {
             if let v, v >= tokens.count { throw fail("the post-processor's \(name) id \(v) is outside the vocabulary") }
         }

@@ -136,8 +136,7 @@ extension BPETokenizer {
         let eos = template.eos ?? id(hints.eosToken, hints.eosID)
         let unk = id(m.unk_token ?? hints.unkToken, nil)
         let pad = id(hints.padToken, hints.padID)
-        let addBOS = template.isTemplate ? template.bos != nil : (hints.addBOS ?? false)
-        let addEOS = template.isTemplate ? template.eos != nil : (hints.addEOS ?? false)
+        let (addBOS, addEOS) = Self.addSpecial(template: template, hints: hints, bos: bos, eos: eos)
         for (name, v) in [("bos", template.bos), ("eos", template.eos)] {
             if let v, v >= tokens.count { throw fail("the post-processor's \(name) id \(v) is outside the vocabulary") }
         }
@@ -240,6 +239,17 @@ extension BPETokenizer {
     }
 
     // MARK: Post-processor
+
+    /// Whether BOS and EOS are added, as transformers 5 decides: when tokenizer_config.json sets
+    /// add_bos_token or add_eos_token, those two flags (an absent one meaning false) rebuild the
+    /// post-processor; otherwise the file's TemplateProcessing decides, and with none, nothing is added.
+    /// A flag whose token is unknown adds nothing.
+    static func addSpecial(template: Template, hints: TokenizerJSONHints, bos: Int?, eos: Int?) -> (Bool, Bool) {
+        if hints.addBOS != nil || hints.addEOS != nil {
+            return ((hints.addBOS ?? false) && bos != nil, (hints.addEOS ?? false) && eos != nil)
+        }
+        return (template.bos != nil, template.eos != nil)
+    }
 
     struct Template {
         var isTemplate = false

@@ -10,6 +10,11 @@ import Foundation
 /// A byte with no token of its own (SmolLM2 has none for six control bytes and for the lead
 /// bytes of scalars U+40000…U+BFFFF) is dropped, as Hugging Face does without an unk token.
 ///
+/// The same type also runs the SentencePiece-style kinds (`kind`, see `TokenizerKind` and
+/// `SubwordPipeline`): SentencePiece BPE and Unigram from tokenizer.json (Llama 2, Mistral, Phi-3,
+/// Gemma, T5) and llama.cpp's SPM tokenizer for GGUF `tokenizer.ggml.model = "llama"`. Both
+/// `init(gguf:)` and `init(tokenizerJSONFile:hints:)` pick the kind from the file.
+///
 /// Encoding is safe from several threads at once (the piece cache is behind a lock).
 public final class BPETokenizer: @unchecked Sendable {
     /// The algorithm: byte-level BPE (everything described above), or a SentencePiece-style
