@@ -27,7 +27,7 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let path = modelOptions.model ?? ModelBundle.defaultModelPath
+        let path = try modelOptions.resolvedPath()
         let s = try HFFolderExport.writeLlama(ggufPath: path, to: out, overwrite: force)
         if json {
             return try printJSON(Output(folder: s.directory, name: s.name, tensors: s.tensorCount,

@@ -46,7 +46,7 @@ struct Explore: ParsableCommand {
 
     func run() throws {
         let options = ExplorerOptions(
-            modelPath: modelOptions.model ?? ModelBundle.defaultModelPath, theme: theme, prompt: prompt,
+            modelPath: try modelOptions.resolvedPath(), theme: theme, prompt: prompt,
             debounceMilliseconds: debounceMs, colors: ColorDepth(rawValue: colors),
             exportDirectory: exportDir ?? FileManager.default.currentDirectoryPath)
         let status = try ExplorerApp.run(options)

@@ -9,7 +9,7 @@ struct Info: ParsableCommand {
     @Flag(name: .long, help: "Also list every metadata key and tensor.") var all = false
 
     func run() throws {
-        let path = modelOptions.model ?? ModelBundle.defaultModelPath
+        let path = try modelOptions.resolvedPath()
         if HFModelFolder.isModelFolder(path) { return try describeFolder(path) }  // InfoFolder.swift
         let gguf = try GGUFFile(path: path)
         let config = try DecoderConfig(gguf: gguf)

@@ -4,11 +4,17 @@ import GIMEngine
 
 /// --model, shared by every command.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Path to a GGUF model file (default: $GIM_MODEL or models/\(ModelBundle.defaultModelFile)).")
+    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face model folder, or Owner/Name[@REVISION][:FILE.gguf] from the local Hugging Face cache (default: $GIM_MODEL or models/\(ModelBundle.defaultModelFile)).")
     var model: String?
 
     func load() throws -> ModelBundle {
         try ModelBundle.load(path: model ?? ModelBundle.defaultModelPath)
+    }
+
+    /// The file or folder `--model` names, a repo id resolved in the local Hugging Face cache
+    /// (its notes, e.g. which GGUF was chosen, go to standard error now).
+    func resolvedPath() throws -> String {
+        try HFCache.resolve(model ?? ModelBundle.defaultModelPath, environment: ProcessInfo.processInfo.environment)
     }
 }
 
