@@ -25,7 +25,7 @@ extension Info {
         for f in weights.files { for t in f.tensors.values { types[t.dtype.rawValue, default: 0] += 1 } }
         print("encodings   " + types.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))
         let t = bundle.tokenizer
-        print("tokenizer   tokenizer.json, byte-level BPE, pre-tokenizer \(t.preTokenizerKind.rawValue), \(t.vocabSize) tokens\(t.addBOS ? ", adds BOS" : "")")
+        print("tokenizer   tokenizer.json, \(t.kind.rawValue)\(t.kind == .byteLevelBPE ? ", pre-tokenizer \(t.preTokenizerKind.rawValue)" : ""), \(t.vocabSize) tokens\(t.addBOS ? ", adds BOS" : "")")
         print("GIM knobs   freeze_norm, temperature, q/k/v scales\(m.hasGatedMLP ? ", gate/up scales" : " (no gated MLP: gate/up scales do not apply)")")
         if all {
             print("\ntensors:")

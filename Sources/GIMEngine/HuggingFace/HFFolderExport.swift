@@ -33,6 +33,9 @@ public enum HFFolderExport {
         let start = DispatchTime.now()
         let gguf = try GGUFFile(path: ggufPath)
         let tokenizer = try BPETokenizer(gguf: gguf)
+        guard tokenizer.kind == .byteLevelBPE else {
+            throw ModelError.unsupportedArchitecture("\(ggufPath): gim convert writes byte-level BPE tokenizers only; this file's tokenizer is \(tokenizer.kind.rawValue) (tokenizer.ggml.model \"\(gguf.metadata["tokenizer.ggml.model"]?.stringValue ?? "?")\")")
+        }
         let weights = try DecoderWeights(gguf: gguf)
         let c = weights.config
         guard c.family == "llama", c.features.isEmpty else {
