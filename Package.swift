@@ -44,6 +44,12 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
         .executableTarget(name: "fuzz-gguf", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-gguf"),
         .executableTarget(name: "fuzz-tokenizer", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-tokenizer"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-config", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-config"),
+        .executableTarget(name: "fuzz-tokenizer-json", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-tokenizer-json"),
+        .executableTarget(name: "fuzz-prompts", dependencies: ["GIMEngine", "FuzzSupport"], path: "Sources/fuzz-prompts"),
+        .executableTarget(name: "fuzz-theme", dependencies: ["GIMExplorer", "FuzzSupport"], path: "Sources/fuzz-theme"),
+        .executableTarget(name: "fuzz-input", dependencies: ["GIMExplorer", "FuzzSupport"], path: "Sources/fuzz-input"),
         .testTarget(
             name: "GIMEngineTests",
             dependencies: ["GIMEngine"],

@@ -10,6 +10,9 @@ swift test
 # Replay the fuzzers' seeds and every saved crash input through the same code.
 "$(dirname "$gim")/fuzz-gguf" Tests/Fuzz/corpus/gguf Tests/Fuzz/crashes/gguf
 "$(dirname "$gim")/fuzz-tokenizer" Tests/Fuzz/corpus/tokenizer Tests/Fuzz/crashes/tokenizer
+for t in safetensors config tokenizer-json theme prompts input; do
+  "$(dirname "$gim")/fuzz-$t" "Tests/Fuzz/corpus/$t" "Tests/Fuzz/crashes/$t"
+done
 for e2e in Tests/e2e/*.sh; do
   [[ -f "$e2e" ]] || continue
   bash "$e2e" "$gim"

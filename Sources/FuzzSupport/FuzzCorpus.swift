@@ -11,7 +11,8 @@ public enum FuzzCorpus {
             guard fm.fileExists(atPath: arg, isDirectory: &isDir) else { continue }
             if isDir.boolValue {
                 let names = (try? fm.contentsOfDirectory(atPath: arg)) ?? []
-                out += names.sorted().map { arg + "/" + $0 }
+                // Dot files (a crash folder's .gitkeep) are not inputs.
+                out += names.filter { !$0.hasPrefix(".") }.sorted().map { arg + "/" + $0 }
             } else {
                 out.append(arg)
             }
@@ -21,6 +22,12 @@ public enum FuzzCorpus {
 
     public static func read(_ path: String) -> [UInt8] {
         Array(FileManager.default.contents(atPath: path) ?? Data())
+    }
+
+    /// libFuzzer's input as bytes (it passes a null pointer for the empty input).
+    public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
+        guard let data, size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: size))
     }
 }
 
