@@ -8,12 +8,12 @@ struct Bench: ParsableCommand {
         abstract: "Measure load, forward, backward, explain and knob-change times (median and min of several runs).")
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(name: .long, help: "Prompt lengths in tokens (comma-separated).") var lengths = "8,32,128"
-    @Option(name: .long, help: "Timed runs per measurement, after one warm-up (3-100).") var runs = 7
+    @Option(name: .long, parsing: .unconditional, help: "Prompt lengths in tokens (comma-separated).") var lengths = "8,32,128"
+    @Option(name: .long, parsing: .unconditional, help: "Timed runs per measurement, after one warm-up (3-100).") var runs = 7
     @Flag(name: .long, help: "Print JSON.") var json = false
     @Flag(name: .long, help: "Also time the PyTorch reference (scripts/bench/bench_pytorch.py) on the same tokens and print ours/theirs.")
     var comparePytorch = false
-    @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else /work/venv/bin/python, else python3).")
+    @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else .venv/bin/python of the repository as scripts/bench/setup-pytorch.sh creates it, else python3).")
     var python: String?
 
     func validate() throws {
@@ -154,7 +154,9 @@ struct Bench: ParsableCommand {
             throw ValidationError("scripts/bench/bench_pytorch.py not found: run from the repository root")
         }
         let env = ProcessInfo.processInfo.environment
-        let py = python ?? env["GIM_PYTHON"] ?? (fm.isExecutableFile(atPath: "/work/venv/bin/python") ? "/work/venv/bin/python" : "python3")
+        // The repository's own environment (scripts/bench/setup-pytorch.sh), beside the script found above.
+        let venv = root.appendingPathComponent(".venv/bin/python").path
+        let py = python ?? env["GIM_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? (fm.isExecutableFile(atPath: venv) ? venv : "python3")
         let idsFile = fm.temporaryDirectory.appendingPathComponent("gim-bench-ids-\(getpid()).json")
         try JSONEncoder().encode(ids).write(to: idsFile)
         defer { try? fm.removeItem(at: idsFile) }
@@ -169,7 +171,7 @@ struct Bench: ParsableCommand {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ValidationError("the PyTorch benchmark failed (exit \(process.terminationStatus)); it needs torch and gguf: pip install torch gguf")
+            throw ValidationError("the PyTorch benchmark failed (exit \(process.terminationStatus)); it needs torch and gguf: bash scripts/bench/setup-pytorch.sh, or name a Python with --python or $GIM_PYTHON")
         }
         return try JSONDecoder().decode(PyTorchResult.self, from: data)
     }

@@ -19,17 +19,3 @@ enum BLASKernelSelection {
         // execv only returns on failure: carry on with the kernels we have.
     }
 }
-
-/// The environment variables that tune the engine, checked before anything runs so a typo is
-/// an error rather than a silently ignored setting.
-enum EngineEnvironment {
-    static func problem(_ env: [String: String]) -> String? {
-        if let t = env["GIM_THREADS"], Int(t).map({ (1...64).contains($0) }) != true {
-            return "GIM_THREADS must be a whole number of threads from 1 to 64 (got \"\(t)\")"
-        }
-        if let k = env["GIM_LINEAR_KERNEL"], k != "openblas", k != "auto" {
-            return "GIM_LINEAR_KERNEL must be \"openblas\" (use OpenBLAS only) or \"auto\" (got \"\(k)\")"
-        }
-        return nil
-    }
-}

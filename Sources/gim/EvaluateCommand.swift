@@ -20,14 +20,14 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(name: .long, help: "JSONL prompt set (one {\"prompt\", \"category\"?, \"target\"?} per line).") var prompts: String
     @OptionGroup var knobs: KnobOptions
-    @Option(name: .customLong("baseline-token-id"), help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
-    @Option(name: .long, help: "Random orders for the floor (rounded up to even: antithetic pairs).") var randomOrders = 4
-    @Option(name: .long, help: "Seed of the random orders and of the bootstrap.") var seed: UInt64 = 0
-    @Option(name: .long, help: "Curve points: every k up to this many tokens, else this many even fractions.") var maxCurvePoints = 20
-    @Option(name: .long, help: "Normalised logit areas are undefined (excluded, counted) when replacing every token lowers the logit by no more than this.") var minLogitDrop = FaithfulnessOptions().minimumLogitDrop
-    @Option(name: .long, help: "The same for the probability areas.") var minProbabilityDrop = FaithfulnessOptions().minimumProbabilityDrop
-    @Option(name: .long, help: "Bootstrap resamples for the 95% intervals.") var bootstrap = 2000
-    @Option(name: .long, help: "Evaluate only the first N prompts.") var limit: Int?
+    @Option(name: .customLong("baseline-token-id"), parsing: .unconditional, help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Random orders for the floor (rounded up to even: antithetic pairs).") var randomOrders = 4
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the random orders and of the bootstrap.") var seed: UInt64 = 0
+    @Option(name: .long, parsing: .unconditional, help: "Curve points: every k up to this many tokens, else this many even fractions.") var maxCurvePoints = 20
+    @Option(name: .long, parsing: .unconditional, help: "Normalised logit areas are undefined (excluded, counted) when replacing every token lowers the logit by no more than this.") var minLogitDrop = FaithfulnessOptions().minimumLogitDrop
+    @Option(name: .long, parsing: .unconditional, help: "The same for the probability areas.") var minProbabilityDrop = FaithfulnessOptions().minimumProbabilityDrop
+    @Option(name: .long, parsing: .unconditional, help: "Bootstrap resamples for the 95% intervals.") var bootstrap = 2000
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N prompts.") var limit: Int?
     @Flag(name: .long, help: "Also print one line per prompt.") var perPrompt = false
     @Flag(name: .long, help: "Print JSON (summary and every prompt's figures).") var json = false
 
@@ -78,7 +78,7 @@ struct Evaluate: ParsableCommand {
         let prompt_count: Int
         let evaluated: Int
         let baseline_token_id: Int
-        let settings: [String: Double]
+        let settings: KnobsJSON
         let random_orders: Int
         let seed: UInt64
         let max_curve_points: Int
@@ -152,8 +152,6 @@ struct Evaluate: ParsableCommand {
         let promptMs = evals.map { ($0.attributionSeconds + $0.perturbationSeconds) * 1000 }
 
         if json {
-            var knobValues: [String: Double] = [:]
-            for (k, v) in settings.dictionary { knobValues[k] = (v as? Bool).map { $0 ? 1 : 0 } ?? (v as! Double) }
             func measureJSON(_ s: FaithfulnessSummary.Measure) -> MeasureJSON {
                 MeasureJSON(mean: s.interval?.mean, lower: s.interval?.lower, upper: s.interval?.upper,
                             count: s.interval?.count ?? 0, undefined: s.undefined)
@@ -182,7 +180,7 @@ struct Evaluate: ParsableCommand {
             }
             let out = Output(
                 model: bundle.name, prompts_file: prompts, prompt_count: set.count, evaluated: results.count,
-                baseline_token_id: baseline, settings: knobValues, random_orders: randomOrders, seed: seed,
+                baseline_token_id: baseline, settings: KnobsJSON(settings), random_orders: randomOrders, seed: seed,
                 max_curve_points: maxCurvePoints, min_logit_drop: minLogitDrop, min_probability_drop: minProbabilityDrop,
                 bootstrap_resamples: bootstrap,
                 summary: summary.mapValues { byMeasure in

@@ -9,10 +9,10 @@ struct Explain: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var promptOptions: PromptOptions
     @OptionGroup var knobs: KnobOptions
-    @Option(name: .customLong("target-token-id"), help: "Token to explain (default: the argmax at the target position).") var targetTokenID: Int?
-    @Option(name: .long, help: "Position whose prediction is explained; negative counts from the end.") var targetPosition = -1
-    @Option(name: .customLong("baseline-token-id"), help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
-    @Option(name: .customLong("foil-token-id"), help: "Contrastive mode: explain logit(target) − logit(foil).") var foilTokenID: Int?
+    @Option(name: .customLong("target-token-id"), parsing: .unconditional, help: "Token to explain (default: the argmax at the target position).") var targetTokenID: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Position whose prediction is explained; negative counts from the end.") var targetPosition = -1
+    @Option(name: .customLong("baseline-token-id"), parsing: .unconditional, help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
+    @Option(name: .customLong("foil-token-id"), parsing: .unconditional, help: "Contrastive mode: explain logit(target) − logit(foil).") var foilTokenID: Int?
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     struct Output: Encodable {
@@ -27,7 +27,7 @@ struct Explain: ParsableCommand {
         let baseline_token_id: Int
         let attributions: [Float]
         let plain_attributions: [Float]
-        let settings: [String: Double]
+        let settings: KnobsJSON
         let timing_ms: [String: Double]
     }
 
@@ -43,14 +43,12 @@ struct Explain: ParsableCommand {
         guard gim.isFinite && plain.isFinite else {
             throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
         }
-        var settings: [String: Double] = [:]
-        for (k, v) in knobs.settings.dictionary { settings[k] = (v as? Bool).map { $0 ? 1 : 0 } ?? (v as! Double) }
         let texts = bundle.tokenTexts(ids)
         let out = Output(model: bundle.name, token_ids: ids, tokens: texts, target_token_id: gim.targetTokenID,
                          target_token: bundle.tokenizer.displayText(gim.targetTokenID), foil_token_id: foilTokenID,
                          target_position: gim.targetPosition, target_logit: gim.targetLogit,
                          baseline_token_id: baseline, attributions: gim.values, plain_attributions: plain.values,
-                         settings: settings,
+                         settings: KnobsJSON(knobs.settings),
                          timing_ms: ["load": bundle.loadSeconds * 1000, "forward": session.forwardSeconds * 1000,
                                      "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000])
         if json { return try printJSON(out) }

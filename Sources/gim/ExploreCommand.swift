@@ -23,7 +23,7 @@ struct Explore: ParsableCommand {
     @Option(name: .shortAndLong, help: "A prompt to start with (attributed as soon as the model is loaded).")
     var prompt: String?
 
-    @Option(name: .customLong("debounce-ms"), help: "Attribute the prompt after this pause in typing, in milliseconds (0: only Enter).")
+    @Option(name: .customLong("debounce-ms"), parsing: .unconditional, help: "Attribute the prompt after this pause in typing, in milliseconds (0: only Enter).")
     var debounceMs = 400
 
     @Option(help: "Colours: auto, truecolor, 256, 8 or mono (NO_COLOR=1 also means mono).")

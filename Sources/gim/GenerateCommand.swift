@@ -7,7 +7,7 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var promptOptions: PromptOptions
-    @Option(name: .long, help: "How many tokens to generate (1-1000).") var maxTokens = 20
+    @Option(name: .long, parsing: .unconditional, help: "How many tokens to generate (1-1000).") var maxTokens = 20
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func validate() throws {

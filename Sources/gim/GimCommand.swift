@@ -24,8 +24,8 @@ struct Gim: ParsableCommand {
                 Foundation.exit(2)
             }
         }
-        if let problem = EngineEnvironment.problem(ProcessInfo.processInfo.environment) {
-            FileHandle.standardError.write("error: \(problem)\n".data(using: .utf8)!)
+        do { try EngineEnvironment.check(ProcessInfo.processInfo.environment) } catch {
+            FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
             Foundation.exit(2)
         }
         BLASKernelSelection.reexecIfBeneficial()

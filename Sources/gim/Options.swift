@@ -75,22 +75,22 @@ struct KnobOptions: ParsableArguments {
     @Flag(name: .long, help: "Let gradients flow through norm statistics (GIM freezes them by default).")
     var noFreezeNorm = false
 
-    @Option(name: .long, help: "Softmax temperature of the backward (1 = off).")
+    @Option(name: .long, parsing: .unconditional, help: "Softmax temperature of the backward (1 = off).")
     var temperature: Float = GIMSettings.gim.softmaxTemperature
 
-    @Option(name: .long, help: "Gradient scale at attention queries.")
+    @Option(name: .long, parsing: .unconditional, help: "Gradient scale at attention queries.")
     var qScale: Float = GIMSettings.gim.qScale
 
-    @Option(name: .long, help: "Gradient scale at attention keys.")
+    @Option(name: .long, parsing: .unconditional, help: "Gradient scale at attention keys.")
     var kScale: Float = GIMSettings.gim.kScale
 
-    @Option(name: .long, help: "Gradient scale at attention values.")
+    @Option(name: .long, parsing: .unconditional, help: "Gradient scale at attention values.")
     var vScale: Float = GIMSettings.gim.vScale
 
-    @Option(name: .long, help: "Gradient scale at the SwiGLU gate branch (1 = gim-explain ≤ 0.1.4).")
+    @Option(name: .long, parsing: .unconditional, help: "Gradient scale at the SwiGLU gate branch (1 = gim-explain ≤ 0.1.4).")
     var gateScale: Float = GIMSettings.gim.gateScale
 
-    @Option(name: .long, help: "Gradient scale at the SwiGLU up branch (1 = gim-explain ≤ 0.1.4).")
+    @Option(name: .long, parsing: .unconditional, help: "Gradient scale at the SwiGLU up branch (1 = gim-explain ≤ 0.1.4).")
     var upScale: Float = GIMSettings.gim.upScale
 
     var settings: GIMSettings {
@@ -100,6 +100,21 @@ struct KnobOptions: ParsableArguments {
 
     func validate() throws {
         do { try settings.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// GIM's knobs in JSON output, named as in the Python package: freeze_norm is a JSON boolean,
+/// the others numbers (each Float written as its shortest decimal: 0.3, not 0.30000001192092896).
+struct KnobsJSON: Encodable, Equatable {
+    let freeze_norm: Bool
+    let softmax_temperature, q_scale, k_scale, v_scale, gate_scale, up_scale: Double
+
+    init(_ s: GIMSettings) {
+        func d(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
+        freeze_norm = s.freezeNorm
+        softmax_temperature = d(s.softmaxTemperature)
+        q_scale = d(s.qScale); k_scale = d(s.kScale); v_scale = d(s.vScale)
+        gate_scale = d(s.gateScale); up_scale = d(s.upScale)
     }
 }
 

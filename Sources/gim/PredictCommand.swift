@@ -7,7 +7,7 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var promptOptions: PromptOptions
-    @Option(name: .long, help: "How many next tokens to list (1-100).") var topK = 10
+    @Option(name: .long, parsing: .unconditional, help: "How many next tokens to list (1-100).") var topK = 10
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     func validate() throws {

@@ -35,6 +35,22 @@ assert d['target_token_id'] == 7042 and d['baseline_token_id'] == 216
 for k in ('token_ids','tokens','target_token','target_position','settings','timing_ms'): assert k in d, k
 "
 
+# Negative numbers written the ordinary way (`--target-position -1`, not only `--target-position=-1`).
+"$gim" explain --model "$model" --prompt "The capital of France is" --target-position -2 --json > "$tmp/neg.json" 2> "$tmp/err"
+"$gim" explain --model "$model" --prompt "The capital of France is" --target-position=-2 --json > "$tmp/neg-eq.json" 2>> "$tmp/err"
+check "explain --target-position -2 (space) is position 3, as --target-position=-2" py "
+import json
+a, b = json.load(open('$tmp/neg.json')), json.load(open('$tmp/neg-eq.json'))
+assert a['target_position'] == b['target_position'] == 3 and a['attributions'] == b['attributions'], (a['target_position'], b['target_position'])"
+check "explain --json writes freeze_norm as a JSON boolean" py "
+import json
+d = json.load(open('$tmp/explain.json'))
+assert d['settings']['freeze_norm'] is True, d['settings']
+assert all(type(v) is float or type(v) is int for k, v in d['settings'].items() if k != 'freeze_norm'), d['settings']"
+"$gim" explain --model "$model" --prompt "The capital of France is" --no-freeze-norm --json > "$tmp/nofreeze.json" 2>> "$tmp/err"
+check "explain --no-freeze-norm --json: freeze_norm is false" py "
+import json; d = json.load(open('$tmp/nofreeze.json')); assert d['settings']['freeze_norm'] is False, d['settings']"
+
 expect_error() {  # expect_error NAME PATTERN COMMAND...: non-zero exit and the pattern on stderr
   local name="$1" pattern="$2"; shift 2
   if "$@" > "$tmp/out" 2> "$tmp/err"; then echo "  exited 0"; return 1; fi
@@ -51,8 +67,20 @@ check "error: non-numeric knob" expect_error nonnum "q-scale" "$gim" explain --m
 check "error: target position out of range" expect_error pos "out of range" "$gim" explain --model "$model" --prompt hi --target-position 99
 check "error: token id outside vocabulary" expect_error vocab "outside the vocabulary" "$gim" explain --model "$model" --token-ids 1,2,99999999
 
+check "error: negative knob reaches the range check" expect_error negknob "q_scale -1.0 is out of range" "$gim" explain --model "$model" --prompt hi --q-scale -1
+check "error: negative target token id reaches the vocabulary check" expect_error negtarget "outside the vocabulary" "$gim" explain --model "$model" --prompt hi --target-token-id -5
+check "error: negative --top-k reaches the range check" expect_error negtopk "between 1 and 100" "$gim" predict --model "$model" --prompt hi --top-k -3
+check "error: negative --runs reaches the range check" expect_error negruns "between 3 and 100" "$gim" bench --model "$model" --runs -1
+check "error: negative --max-tokens reaches the range check" expect_error negmax "between 1 and 1000" "$gim" generate --model "$model" --prompt hi --max-tokens -4
+check "error: a missing value is still named" expect_error missingvalue "Missing value" "$gim" explain --model "$model" --prompt hi --target-position
+check "bench --help names no machine's path, only \$GIM_PYTHON, setup-pytorch.sh and python3" bash -c "
+h=\$('$gim' bench --help); ! grep -q '/work' <<< \"\$h\" && grep -q 'GIM_PYTHON' <<< \"\$h\" && grep -q 'setup-pytorch.sh' <<< \"\$h\""
 check "error: invalid UTF-8 argument" expect_error utf8 "not valid UTF-8" "$gim" predict --model "$model" --prompt "$(printf 'abc\377')"
 check "error: GIM_THREADS not a number" expect_error threads "GIM_THREADS must be" env GIM_THREADS=lots "$gim" predict --model "$model" --prompt hi
+check "error: GIM_THREADS=0" expect_error threads0 "from 1 to 64" env GIM_THREADS=0 "$gim" predict --model "$model" --prompt hi
+check "error: GIM_THREADS=65" expect_error threads65 "from 1 to 64" env GIM_THREADS=65 "$gim" predict --model "$model" --prompt hi
+check "error: GIM_THREADS=+4" expect_error threadsplus "from 1 to 64" env GIM_THREADS=+4 "$gim" predict --model "$model" --prompt hi
+check "GIM_THREADS=64 is accepted" bash -c "GIM_THREADS=64 '$gim' predict --model '$model' --prompt hi > /dev/null"
 check "error: unknown GIM_LINEAR_KERNEL" expect_error kernel "GIM_LINEAR_KERNEL must be" env GIM_LINEAR_KERNEL=fast "$gim" predict --model "$model" --prompt hi
 check "GIM_THREADS=1 and the OpenBLAS path give the same top token" py "
 import json, subprocess, os
@@ -75,6 +103,7 @@ d = json.load(open('$tmp/eval.json'))
 assert d['evaluated'] == 3, d['evaluated']
 assert set(d['summary']) >= {'gim', 'plain', 'random'} or len(d['summary']) >= 3, d['summary'].keys()
 assert len(d['prompts']) == 3
+assert d['settings']['freeze_norm'] is True, d['settings']
 "
 printf '{"prompt": "ok"}\nnot json\n' > "$tmp/bad.jsonl"
 check "error: malformed prompt set" expect_error badjsonl "bad.jsonl:2" "$gim" evaluate --model "$model" --prompts "$tmp/bad.jsonl"

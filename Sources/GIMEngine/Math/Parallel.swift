@@ -24,8 +24,13 @@ public enum Parallel {
     }
 
     private static let configured: Void = {
-        let requested = ProcessInfo.processInfo.environment["GIM_THREADS"].flatMap { Int($0) }
-        let n = max(1, min(64, requested ?? ProcessInfo.processInfo.activeProcessorCount))
+        // One rule for GIM_THREADS (EngineEnvironment); the CLI refuses a bad value before this
+        // runs, a library user gets the CPU count and a warning.
+        var requested: Int?
+        do { requested = try EngineEnvironment.threads(ProcessInfo.processInfo.environment) } catch {
+            FileHandle.standardError.write(Data("warning: \(error); using the CPU count\n".utf8))
+        }
+        let n = requested ?? max(1, min(EngineEnvironment.threadRange.upperBound, ProcessInfo.processInfo.activeProcessorCount))
         openblas_set_num_threads(1)
         gim_pool_set_size(n)
     }()
