@@ -55,6 +55,8 @@ let package = Package(
             dependencies: ["GIMEngine"],
             resources: [.copy("Fixtures")]
         ),
+        // JSON Schemas of every --json output (schemas/), checked on real outputs of the gim binary.
+        .testTarget(name: "GIMSchemaTests", dependencies: ["gim", "GIMExplorer", "GIMEngine"]),
         .testTarget(
             name: "GIMExplorerTests",
             dependencies: ["GIMExplorer", "GIMEngine"],
