@@ -211,3 +211,9 @@ AVX512 void gim_linear_forward_quantized(const float *x, long ldx, const void *w
         tile_rows(xt, mp, rows, dec, in, in, y + n, ldy, count, accumulate);
     }
 }
+
+// MARK: per-thread scratch for callers
+
+static _Thread_local Buffer caller_scratch;
+
+float *gim_thread_scratch(long floats) { return reserve(&caller_scratch, floats < 1 ? 1 : floats); }

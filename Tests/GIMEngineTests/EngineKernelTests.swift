@@ -247,16 +247,22 @@ final class EngineKernelTests: XCTestCase {
 
     /// A whole model read from Q4_1 and Q8_0 files gives the same forward and attribution with
     /// its block copies (the quantized kernel) as without them (the Float32 path).
+    /// The file's Q4_1/Q8_0 blocks a Float32 projection keeps for the forward, if any.
+    static func forwardBlocks(_ p: Projection) -> QuantizedMatrix? {
+        if case .transposed(_, let q) = p.storage { return q }
+        return nil
+    }
+
     func testQuantizedForwardMatchesTheFloat32Path() throws {
         for name in ["q4_1", "q8_0", "q4_k"] {
             let path = Fixtures.repoRoot.appendingPathComponent("Tests/Fuzz/corpus/gguf/tiny-llama-\(name).gguf").path
             let model = try XCTUnwrap(try ModelBundle.load(path: path).model as? DecoderModel)
             let w = model.weights, c = model.config
             // Q4_K is not decoded by the kernel: no block copy, the Float32 path only.
-            XCTAssertEqual(w.blocks[0].quantized?.wqkv != nil, name != "q4_k", name)
-            let plain = DecoderModel(weights: try DecoderWeights(config: c, tokenEmbedding: w.tokenEmbedding, outputNorm: w.outputNorm,
-                                                             output: c.tiedOutput ? nil : w.output, layers: w.layers))
-            XCTAssertNil(plain.weights.blocks[0].quantized)
+            XCTAssertEqual(Self.forwardBlocks(w.blocks[0].qkv) != nil, name != "q4_k", name)
+            let plain = DecoderModel(weights: try DecoderWeights(config: c, tokenEmbedding: w.tokenEmbedding.float32(), outputNorm: w.outputNorm,
+                                                             output: c.tiedOutput ? nil : w.output.float32(), layers: w.layers))
+            XCTAssertNil(Self.forwardBlocks(plain.weights.blocks[0].qkv))
             let tokens = (0..<12).map { ($0 * 5 + 1) % c.vocabSize }
             let a = try ExplainSession(model: model, tokenIDs: tokens).attribute(targetTokenID: 2, baselineTokenID: 0, settings: .gim)
             let b = try ExplainSession(model: plain, tokenIDs: tokens).attribute(targetTokenID: 2, baselineTokenID: 0, settings: .gim)

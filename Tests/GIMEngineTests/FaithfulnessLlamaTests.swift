@@ -19,7 +19,7 @@ final class FaithfulnessLlamaTests: XCTestCase {
                 var e = base
                 // Replace some rows by another token's embedding, and jitter the rest.
                 for t in 0..<tokens.count where (t + i) % 3 == 0 {
-                    for j in 0..<d { e[t * d + j] = model.weights.tokenEmbedding[9 * d + j] }
+                    for j in 0..<d { e[t * d + j] = model.weights.tokenEmbedding.row(9)[j] }
                 }
                 for j in e.indices { e[j] += 0.05 * Float.random(in: -1...1, using: &rng) }
                 return e
@@ -135,7 +135,7 @@ final class FaithfulnessLlamaTests: XCTestCase {
         // Leave-one-out from the evaluator equals separate forwards.
         let d = model.dim
         var x = session.cache.embeddings.array
-        for j in 0..<d { x[2 * d + j] = model.weights.tokenEmbedding[j] }
+        for j in 0..<d { x[2 * d + j] = model.weights.tokenEmbedding.row(0)[j] }
         let f = model.logits(try model.forward(session.tokenIDs, embeddings: x), at: 8)[gim.targetTokenID]
         XCTAssertEqual(r.leaveOneOut![2], r.targetLogit - Double(f), accuracy: 1e-4 * max(1, abs(r.targetLogit)))
     }

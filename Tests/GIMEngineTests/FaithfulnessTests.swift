@@ -7,11 +7,11 @@ import XCTest
 /// the baseline lowers the logit by exactly values[id_t].
 final class AdditiveModel: CausalLanguageModel, @unchecked Sendable {
     let values: [Float]
-    let tokenEmbedding: FloatBuffer
+    let tokenEmbedding: WeightMatrix
     private(set) var batchCalls = 0
     init(values: [Float]) {
         self.values = values
-        tokenEmbedding = FloatBuffer(values)
+        tokenEmbedding = WeightMatrix(float32: FloatBuffer(values), rows: values.count, cols: 1)
     }
 
     var architecture: String { "additive" }
@@ -22,7 +22,7 @@ final class AdditiveModel: CausalLanguageModel, @unchecked Sendable {
     var headDim: Int { 0 }
     var contextLength: Int { 64 }
     var parameterCount: Int { values.count }
-    var outputHead: FloatBuffer { FloatBuffer(count: values.count) }
+    var outputHead: WeightMatrix { WeightMatrix(float32: FloatBuffer(count: values.count), rows: values.count, cols: 1) }
     func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         throw ModelError.badInput("no forward pass: batchLogits only")
     }

@@ -86,8 +86,14 @@ final class FamilyParityTests: XCTestCase {
         let folder = try ModelBundle.load(path: dir.appendingPathComponent("hf").path)
         XCTAssertEqual(folder.model.architecture, architecture)
         try Self.check(folder, section: fx["hf"] as! [String: Any], label: "\(family) folder")
-        let gguf = try ModelBundle.load(path: dir.appendingPathComponent("model.gguf").path)
+        let ggufPath = dir.appendingPathComponent("model.gguf").path
+        let gguf = try ModelBundle.load(path: ggufPath)
         try Self.check(gguf, section: fx["gguf"] as! [String: Any], label: "\(family) GGUF")
+        // The same file with its weights kept in the file's encoding (what big models use).
+        let file = try GGUFFile(path: ggufPath)
+        let inFile = ModelBundle(path: ggufPath, name: family, model: DecoderModel(weights: try DecoderWeights(gguf: file, storage: .file)),
+                                 tokenizer: gguf.tokenizer, loadSeconds: 0)
+        try Self.check(inFile, section: fx["gguf"] as! [String: Any], label: "\(family) GGUF, weights in the file")
     }
 
     /// The plain backward of every family against central finite differences of the forward

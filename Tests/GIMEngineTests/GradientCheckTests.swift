@@ -15,7 +15,7 @@ final class GradientCheckTests: XCTestCase {
         let d = model.config.dim
         let session = try ExplainSession(model: model, tokenIDs: tokens)
         var seed = [Float](repeating: 0, count: tokens.count * d)
-        for j in 0..<d { seed[(position) * d + j] = model.weights.output[target * d + j] }
+        for j in 0..<d { seed[(position) * d + j] = model.weights.output.row(target)[j] }
         let grad = try session.backward(seed: seed, settings: .plain)
         let e0 = session.cache.embeddings.array
 

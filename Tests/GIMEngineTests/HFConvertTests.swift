@@ -94,8 +94,8 @@ final class HFConvertTests: XCTestCase {
             }
             return out
         }
-        g.addF32("token_embd.weight", dims: [d, c.vocabSize], w.tokenEmbedding.array)
-        g.addF32("output.weight", dims: [d, c.vocabSize], w.output.array)
+        g.addF32("token_embd.weight", dims: [d, c.vocabSize], w.tokenEmbedding.float32().array)
+        g.addF32("output.weight", dims: [d, c.vocabSize], w.output.float32().array)
         g.addF32("output_norm.weight", dims: [d], w.outputNorm.array)
         let kv = c.kvHeads * hd
         for (i, l) in w.layers.enumerated() {

@@ -53,7 +53,7 @@ final class HFTinyParityTests: XCTestCase {
                 // The whole embedding gradient, not only its dot products.
                 let d = bundle.model.dim
                 var seed = [Float](repeating: 0, count: ids.count * d)
-                for j in 0..<d { seed[a.targetPosition * d + j] = bundle.model.outputHead[target * d + j] }
+                for j in 0..<d { seed[a.targetPosition * d + j] = bundle.model.outputHead.row(target)[j] }
                 let g = try session.backward(seed: seed, settings: settings)
                 let rg = relative(g, (run["embedding_grad"] as! [[Any]]).flatMap(\.floats))
                 worstGradient = max(worstGradient, rg)
@@ -131,7 +131,7 @@ final class HFTinyParityTests: XCTestCase {
         let session = try ExplainSession(model: model, tokenIDs: ids)
         let target = 17, d = model.dim, t = ids.count
         var seed = [Float](repeating: 0, count: t * d)
-        for j in 0..<d { seed[(t - 1) * d + j] = model.outputHead[target * d + j] }
+        for j in 0..<d { seed[(t - 1) * d + j] = model.outputHead.row(target)[j] }
         let g = try session.backward(seed: seed, settings: .plain)
         let e = session.cache.embeddings.array
         func logit(_ x: [Float]) throws -> Double {

@@ -72,7 +72,7 @@ final class TinyParityTests: XCTestCase {
             let grad = (c["embedding_grad"] as! [[Any]]).flatMap(\.floats)
             var seed = [Float](repeating: 0, count: ids.count * model.config.dim)
             let d = model.config.dim, target = (c["target_token_id"] as! NSNumber).intValue
-            for j in 0..<d { seed[a.targetPosition * d + j] = model.weights.output[target * d + j] }
+            for j in 0..<d { seed[a.targetPosition * d + j] = model.weights.output.row(target)[j] }
             let g = try session.backward(seed: seed, settings: Self.settings(c["settings"] as! [String: Any]))
             let gscale = grad.map(abs).max()!
             for k in grad.indices { XCTAssertEqual(g[k], grad[k], accuracy: 1e-4 * gscale, "\(name) grad \(k)") }

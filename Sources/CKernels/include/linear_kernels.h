@@ -37,6 +37,12 @@ enum { GIM_Q4_1 = 1 /* {f16 d; f16 m; u8 qs[16]}: q·d + m, low nibbles are valu
 void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
                                   long rows, long in, long n_begin, long n_end, int accumulate);
 
+/// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread, kept and
+/// reused by that thread's later calls (the previous contents are not preserved when it grows).
+/// For a caller's own per-thread scratch, e.g. weight rows decoded from a block encoding; the
+/// kernels above use buffers of their own, so it stays valid across calls to them.
+float *gim_thread_scratch(long floats);
+
 #ifdef __cplusplus
 }
 #endif

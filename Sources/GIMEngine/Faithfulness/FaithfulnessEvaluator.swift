@@ -214,13 +214,10 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
         var original = [Float](repeating: 0, count: n * d)
         var baseline = [Float](repeating: 0, count: d)
         let table = model.tokenEmbedding
-        withExtendedLifetime(table) {
-            let e = table.pointer
-            original.withUnsafeMutableBufferPointer { o in
-                for (t, id) in tokenIDs.enumerated() { (o.baseAddress! + t * d).update(from: e + id * d, count: d) }
-            }
-            baseline.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: e + baselineTokenID * d, count: d) }
+        original.withUnsafeMutableBufferPointer { o in
+            for (t, id) in tokenIDs.enumerated() { table.copyRow(id, into: o.baseAddress! + t * d) }
         }
+        baseline.withUnsafeMutableBufferPointer { table.copyRow(baselineTokenID, into: $0.baseAddress!) }
         let perCall = max(1, options.batchRows / n)
         var start = 0
         while start < todo.count {

@@ -19,10 +19,10 @@ public enum BackwardSeed {
     static func row(model: CausalLanguageModel, pass: ForwardPass, position: Int, target: Int, foil: Int?) -> [Float] {
         let d = model.dim, head = model.outputHead
         let ts = model.logitSlope(pass, at: position, token: target)
-        var row = (0..<d).map { head[target * d + $0] * ts }
+        var row = head.row(target).map { $0 * ts }
         if let foil {
-            let fs = model.logitSlope(pass, at: position, token: foil)
-            for j in 0..<d { row[j] -= head[foil * d + j] * fs }
+            let fs = model.logitSlope(pass, at: position, token: foil), f = head.row(foil)
+            for j in 0..<d { row[j] -= f[j] * fs }
         }
         return row
     }

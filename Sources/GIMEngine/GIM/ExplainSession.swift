@@ -87,9 +87,9 @@ public final class ExplainSession: @unchecked Sendable {
     }
 
     /// a_t = Σ_d grad[t,d] · (e[t,d] − e_base[d]).
-    static func gradientTimesInput(_ grad: FloatBuffer, _ e: FloatBuffer, baseline: Int, embedding: FloatBuffer,
+    static func gradientTimesInput(_ grad: FloatBuffer, _ e: FloatBuffer, baseline: Int, embedding: WeightMatrix,
                                    rows: Int, dim: Int) -> [Float] {
-        let base = embedding.pointer + baseline * dim
+        let base = embedding.row(baseline)
         return (0..<rows).map { t in
             let g = grad.pointer + t * dim, x = e.pointer + t * dim
             var sum: Float = 0

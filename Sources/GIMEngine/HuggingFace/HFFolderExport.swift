@@ -65,9 +65,10 @@ public enum HFFolderExport {
         // Tensors.
         // The tensors point into these file-layout copies of the blocks: keep them alive until written.
         let layers = weights.layers
-        let tensors = safetensors(weights, layers: layers)
+        let embedding = weights.tokenEmbedding.float32(), head = weights.output.float32()
+        let tensors = safetensors(weights, layers: layers, embedding: embedding, head: head)
         let stPath = dir.appendingPathComponent("model.safetensors").path
-        try withExtendedLifetime(layers) {
+        try withExtendedLifetime((layers, embedding, head)) {
             try SafeTensorsWriter.writeF32(path: stPath, tensors: tensors,
                                            metadata: ["format": "pt", "source": "gim convert from \(URL(fileURLWithPath: ggufPath).lastPathComponent)"])
         }
@@ -105,14 +106,16 @@ public enum HFFolderExport {
     // MARK: Tensors
 
     /// The model's tensors under Hugging Face names, q/k rows in rotate-half order. `layers` is
-    /// `w.layers` (the file layout), which the returned tensors point into: the caller keeps it alive.
-    static func safetensors(_ w: DecoderWeights, layers: [DecoderLayerWeights]) -> [SafeTensorsWriter.Tensor] {
+    /// `w.layers` (the file layout) and `embedding`/`head` the Float32 embedding and head, which the
+    /// returned tensors point into: the caller keeps them alive.
+    static func safetensors(_ w: DecoderWeights, layers: [DecoderLayerWeights], embedding: FloatBuffer,
+                            head: FloatBuffer) -> [SafeTensorsWriter.Tensor] {
         let c = w.config, d = c.dim, f = c.ffnDim, hd = c.headDim, kv = c.kvHeads * hd
         var out: [SafeTensorsWriter.Tensor] = []
-        out.append(.init(name: "model.embed_tokens.weight", shape: [c.vocabSize, d], from: w.tokenEmbedding.pointer))
+        out.append(.init(name: "model.embed_tokens.weight", shape: [c.vocabSize, d], from: embedding.pointer))
         out.append(.init(name: "model.norm.weight", shape: [d], from: w.outputNorm.pointer))
         if !c.tiedOutput {
-            out.append(.init(name: "lm_head.weight", shape: [c.vocabSize, d], from: w.output.pointer))
+            out.append(.init(name: "lm_head.weight", shape: [c.vocabSize, d], from: head.pointer))
         }
         /// Rows of `heads` heads starting at `source`, each head's rows reordered to rotate-half.
         func rotateHalfRows(_ source: UnsafePointer<Float>, heads: Int) -> (UnsafeMutableBufferPointer<Float>) -> Void {

@@ -12,9 +12,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     var contextLength: Int { get }
     var parameterCount: Int { get }
     /// [vocab, dim] token embedding rows: the `e` of the attribution is a row of this.
-    var tokenEmbedding: FloatBuffer { get }
+    var tokenEmbedding: WeightMatrix { get }
     /// [vocab, dim] output head: logits at position p = outputHead · hidden[p].
-    var outputHead: FloatBuffer { get }
+    var outputHead: WeightMatrix { get }
     /// ∂logit/∂raw logit of `token` at `position`: 1 unless the family soft-caps its logits
     /// (Gemma 2: l = tanh(raw/c)·c, slope 1/cosh²(raw/c), computed from the raw logit because
     /// 1 − (l/c)² cancels catastrophically when the cap saturates).

@@ -63,12 +63,12 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
             let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,
                                         rows: r, settings: s)
             // mlpOut = ffn_down(act): act gets dMLP · W_down.
-            BLAS.linearBackwardTransposed(dMLP.pointer, lw.wDownT.pointer, dAct.pointer, rows: r, inFeatures: f, outFeatures: d)
+            lw.down.backward(dMLP.pointer, dAct.pointer, rows: r)
             // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product.
             Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
                                                  gateScale: s.gateScale, upScale: s.upScale)
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
-            BLAS.linearBackwardTransposed(dGateUp.pointer, lw.wGateUpT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+            lw.gateUp.backward(dGateUp.pointer, dxn.pointer, rows: r)
             // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
             RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
@@ -77,7 +77,7 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
             // xMid = xIn + [post_attn_norm](attn_output(ctx))
             let dAttention = postNormBackward(dx, input: lc.attnOut, weight: lw.extras.postAttnNorm,
                                               invRms: lc.invRmsPostAttn, rows: r, settings: s)
-            BLAS.linearBackwardTransposed(dAttention.pointer, lw.woT.pointer, dCtx.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
             model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
                                                dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
@@ -94,7 +94,7 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
                                      invRms: inv.pointer + t * c.heads, frozen: s.freezeNorm)
             }
             // [q | k | v] = attn_norm(xIn) · W_qkvᵀ (+ bias, which passes the gradient unchanged)
-            BLAS.linearBackwardTransposed(dQKV.pointer, lw.wqkvT.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+            lw.qkv.backward(dQKV.pointer, dxn.pointer, rows: r)
             RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
                              dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
             observer?(.blockInput(layer: l), dx.pointer, d)

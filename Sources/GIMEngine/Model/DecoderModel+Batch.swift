@@ -76,8 +76,7 @@ extension DecoderModel {
         RMSNorm.forward(last.pointer, weights.outputNorm.pointer, hidden.pointer, invRms: lc.invRms1.pointer,
                         rows: b, dim: d, eps: c.rmsEps)
         let logits = FloatBuffer(count: b * c.vocabSize)
-        BLAS.linear(hidden.pointer, weights.output.pointer, logits.pointer, rows: b, inFeatures: d,
-                    outFeatures: c.vocabSize)
+        weights.output.forward(hidden.pointer, logits.pointer, tokens: b, ldy: c.vocabSize, accumulate: false)
         return (0..<b).map { s in
             var row = logits.slice(s * c.vocabSize, c.vocabSize)
             if let cap = c.finalLogitSoftcap { Self.softcap(&row, cap) }

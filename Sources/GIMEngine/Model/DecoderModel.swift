@@ -25,12 +25,12 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public var headDim: Int { config.headDim }
     public var contextLength: Int { config.contextLength }
     public var parameterCount: Int { config.parameterCount }
-    public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
-    public var outputHead: FloatBuffer { weights.output }
+    public var tokenEmbedding: WeightMatrix { weights.tokenEmbedding }
+    public var outputHead: WeightMatrix { weights.output }
     public func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float {
         guard let cap = config.finalLogitSoftcap else { return 1 }
         let cache = pass as! DecoderForwardCache, d = config.dim
-        let h = cache.hidden.pointer + position * d, w = weights.output.pointer + token * d
+        let h = cache.hidden.pointer + position * d, w = weights.output.row(token)
         var raw = 0.0
         for j in 0..<d { raw += Double(h[j]) * Double(w[j]) }
         let c = cosh(raw / Double(cap))
@@ -97,7 +97,7 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         // Attention block.
         RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
                         rows: r, dim: d, eps: c.rmsEps)
-        BLAS.project(xn.pointer, wT: lw.wqkvT, quantized: lw.quantized?.wqkv, lc.qkv.pointer, rows: r, inFeatures: d, outFeatures: c.qkvDim)
+        lw.qkv.forward(xn.pointer, lc.qkv.pointer, rows: r)
         if let bias = lw.extras.qkvBias { Self.addRowBias(lc.qkv.pointer, bias.pointer, rows: r, width: c.qkvDim) }
         if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
             // Per-head RMSNorm of q (H heads), then of k (KV heads); the saved input is q's
@@ -131,27 +131,25 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         }
         lc.xMid.copy(from: lc.xIn)
         if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {
-            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, raw.pointer, rows: r, inFeatures: c.attnDim, outFeatures: d)
+            lw.o.forward(lc.ctx.pointer, raw.pointer, rows: r)
             RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: d, eps: c.rmsEps)
             for i in 0..<r * d { lc.xMid[i] += xn[i] }
         } else {
-            BLAS.project(lc.ctx.pointer, wT: lw.woT, quantized: lw.quantized?.wo, lc.xMid.pointer, rows: r, inFeatures: c.attnDim,
-                         outFeatures: d, accumulate: true)
+            lw.o.forward(lc.ctx.pointer, lc.xMid.pointer, rows: r, accumulate: true)
         }
 
         // MLP block.
         RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
                         rows: r, dim: d, eps: c.rmsEps)
-        BLAS.project(xn.pointer, wT: lw.wGateUpT, quantized: lw.quantized?.wGateUp, lc.gateUp.pointer, rows: r, inFeatures: d, outFeatures: 2 * f)
+        lw.gateUp.forward(xn.pointer, lc.gateUp.pointer, rows: r)
         Activations.gatedProductRows(c.activation, lc.gateUp.pointer, scratch.act.pointer, rows: r, f: f)
         output.update(from: lc.xMid.pointer, count: r * d)
         if let post = lw.extras.postFfnNorm, let raw = lc.mlpOut, let inv = lc.invRmsPostFfn {
-            BLAS.project(scratch.act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, raw.pointer, rows: r, inFeatures: f, outFeatures: d)
+            lw.down.forward(scratch.act.pointer, raw.pointer, rows: r)
             RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: d, eps: c.rmsEps)
             for i in 0..<r * d { output[i] += xn[i] }
         } else {
-            BLAS.project(scratch.act.pointer, wT: lw.wDownT, quantized: lw.quantized?.wDown, output, rows: r, inFeatures: f,
-                         outFeatures: d, accumulate: true)
+            lw.down.forward(scratch.act.pointer, output, rows: r, accumulate: true)
         }
     }
 
@@ -176,8 +174,8 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         precondition(position >= 0 && position < cache.length)
         var out = [Float](repeating: 0, count: c.vocabSize)
         out.withUnsafeMutableBufferPointer { o in
-            BLAS.matvec(weights.output.pointer, cache.hidden.pointer + position * c.dim, o.baseAddress!,
-                        outFeatures: c.vocabSize, inFeatures: c.dim)
+            weights.output.forward(cache.hidden.pointer + position * c.dim, o.baseAddress!, tokens: 1, ldy: c.vocabSize,
+                                   accumulate: false)
         }
         if let cap = c.finalLogitSoftcap { Self.softcap(&out, cap) }
         return out

@@ -30,6 +30,12 @@ struct GGUFTensorSource: DecoderTensorSource {
         }
     }
 
+    func matrix(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix? {
+        let info = try gguf.info(name)
+        guard let type = info.type, type.canDequantize, cols % type.blockSize == 0 else { return nil }
+        return WeightMatrix(blocks: type, bytes: gguf.rawBytes(info).baseAddress!, rows: rows, cols: cols, owner: gguf)
+    }
+
     func load(_ jobs: [DecoderTensorJob]) throws {
         let infos = try jobs.map { try gguf.info($0.name) }
         // The file must not have been swapped or cut since it was validated.
@@ -43,11 +49,15 @@ struct GGUFTensorSource: DecoderTensorSource {
 }
 
 extension DecoderWeights {
-    /// Loads and dequantizes every weight of a GGUF file of any supported family, checking each
-    /// tensor's shape. Projections in an encoding the forward's kernel decodes (Q4_1, Q8_0) are
-    /// also kept as blocks (`QuantizedMatrix`).
-    public convenience init(gguf: GGUFFile) throws {
+    /// Loads a GGUF file of any supported family, checking each tensor's shape, with the weights
+    /// held as `storage` says (nil: `Storage.automatic`):
+    /// - `.float32`: every weight dequantized, projections transposed (the fast kernels);
+    ///   projections in an encoding the forward's kernel decodes (Q4_1, Q8_0) are also kept as
+    ///   blocks (`QuantizedMatrix`).
+    /// - `.file`: projections, embedding and head read in place from the mapped file.
+    public convenience init(gguf: GGUFFile, storage: Storage? = nil) throws {
         let c = try DecoderConfig(gguf: gguf)
+        let storage = try storage ?? Storage.automatic(for: c)
         let family = DecoderFamily(rawValue: c.family)!
         let names = DecoderTensorNames.gguf(family)
         let source = GGUFTensorSource(gguf: gguf)
@@ -76,6 +86,27 @@ extension DecoderWeights {
                 wGateUp: quantized(gateUp, rows: 2 * c.ffnDim, cols: c.dim),
                 wDown: quantized([(p + names.down, 0)], rows: c.dim, cols: c.ffnDim))
         } }
-        try self.init(source: source, names: names, config: c, normOffset: 0, quantized: quantizedLayers)
+        try self.init(source: source, names: names, config: c, normOffset: 0, storage: storage, quantized: quantizedLayers)
+    }
+}
+
+extension DecoderWeights.Storage {
+    /// Models whose Float32 weights take at most this many bytes are dequantized (`.float32`):
+    /// SmolLM2-135M's 0.54 GB runs on the fast Float32 kernels, while a 1B model's 4.9 GB would
+    /// not fit a laptop's memory next to everything else and stays in the file.
+    public static let float32Budget = 1 << 30
+
+    /// `GIM_WEIGHTS` (float32, file or auto) chooses; auto (or unset) = `.float32` within the
+    /// budget, else `.file`. Another value is an error.
+    public static func automatic(for c: DecoderConfig,
+                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Self {
+        switch environment["GIM_WEIGHTS"] ?? "auto" {
+        case "auto", "": return 4 * c.parameterCount <= float32Budget ? .float32 : .file
+        case let v:
+            guard let s = Self(rawValue: v) else {
+                throw ModelError.badInput("GIM_WEIGHTS is \"\(v)\"; use auto, float32 or file")
+            }
+            return s
+        }
     }
 }

@@ -76,13 +76,39 @@ public struct DecoderLayerExtras: Sendable {
 public final class DecoderWeights: @unchecked Sendable {
     public let config: DecoderConfig
     /// [vocab, dim] token embedding rows; the `e` of the attribution formula is a row of this.
-    public let tokenEmbedding: FloatBuffer
+    public let tokenEmbedding: WeightMatrix
     /// [dim] final RMSNorm weight.
     public let outputNorm: FloatBuffer
-    /// [vocab, dim] output head; the same buffer as `tokenEmbedding` when tied.
-    public let output: FloatBuffer
-    /// The decoder blocks, projections transposed (see `DecoderLayerMatrices`).
+    /// [vocab, dim] output head; the same matrix as `tokenEmbedding` when tied.
+    public let output: WeightMatrix
+    /// The decoder blocks (see `DecoderLayerMatrices`).
     public let blocks: [DecoderLayerMatrices]
+
+    /// How the projections are held: Float32 Wᵀ, or the file's blocks as they are.
+    public enum Storage: String, Sendable, CaseIterable {
+        case float32, file
+    }
+
+    /// Blocks read from the file's tensors, embedding and head included (`.file` storage): the
+    /// shapes are the caller's to check.
+    init(config: DecoderConfig, tokenEmbedding: WeightMatrix, outputNorm: FloatBuffer, output: WeightMatrix?,
+         blocks: [DecoderLayerMatrices]) throws {
+        try config.validate()
+        guard blocks.count == config.layers else {
+            throw ModelError.shapeMismatch("\(blocks.count) layers given, config says \(config.layers)")
+        }
+        self.config = config
+        self.tokenEmbedding = tokenEmbedding
+        self.outputNorm = outputNorm
+        self.output = output ?? tokenEmbedding
+        self.blocks = blocks
+    }
+
+    /// Bytes of weights held in memory or read from the file (projections, embedding, head).
+    public var weightBytes: Int {
+        blocks.reduce(0) { $0 + $1.projectionBytes } + tokenEmbedding.byteCount
+            + (output === tokenEmbedding ? 0 : output.byteCount)
+    }
 
     /// The decoder blocks in the file layout ([out, in] matrices): a copy made on each call,
     /// for export and tests; the engine computes with `blocks`.
@@ -116,9 +142,9 @@ public final class DecoderWeights: @unchecked Sendable {
             try l.extras.check(c, layer: i)
         }
         self.config = config
-        self.tokenEmbedding = tokenEmbedding
+        self.tokenEmbedding = WeightMatrix(float32: tokenEmbedding, rows: c.vocabSize, cols: c.dim)
         self.outputNorm = outputNorm
-        self.output = output ?? tokenEmbedding
+        self.output = output.map { WeightMatrix(float32: $0, rows: c.vocabSize, cols: c.dim) } ?? self.tokenEmbedding
         if let quantized {
             guard quantized.count == layers.count else {
                 throw ModelError.shapeMismatch("\(quantized.count) quantized layers given, config says \(c.layers)")

@@ -21,7 +21,7 @@ enum ForwardInput {
     }
 
     /// e = embedding rows of `tokens` ([T, dim]) into `destination`, or `embeddings` when given.
-    static func embed(_ tokens: [Int], table: FloatBuffer, dim d: Int, override embeddings: [Float]?,
+    static func embed(_ tokens: [Int], table: WeightMatrix, dim d: Int, override embeddings: [Float]?,
                       into destination: FloatBuffer) throws {
         let t = tokens.count
         if let embeddings {
@@ -31,7 +31,7 @@ enum ForwardInput {
             embeddings.withUnsafeBufferPointer { destination.pointer.update(from: $0.baseAddress!, count: t * d) }
         } else {
             for (row, id) in tokens.enumerated() {
-                (destination.pointer + row * d).update(from: table.pointer + id * d, count: d)
+                table.copyRow(id, into: destination.pointer + row * d)
             }
         }
     }

@@ -10,7 +10,15 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
     public static let maxPromptTokens = ForwardInput.maxPromptTokens
 
+    /// The embedding and head as `WeightMatrix`es (Float32, over the weights' own buffers).
+    private let embeddingMatrix: WeightMatrix
+    private let headMatrix: WeightMatrix
+
     public init(weights: GPT2Weights) {
+        let c = weights.config
+        embeddingMatrix = WeightMatrix(float32: weights.tokenEmbedding, rows: c.vocabSize, cols: c.dim)
+        headMatrix = weights.output === weights.tokenEmbedding ? embeddingMatrix
+            : WeightMatrix(float32: weights.output, rows: c.vocabSize, cols: c.dim)
         self.weights = weights
     }
 
@@ -24,8 +32,8 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public var headDim: Int { config.headDim }
     public var contextLength: Int { config.contextLength }
     public var parameterCount: Int { config.parameterCount }
-    public var tokenEmbedding: FloatBuffer { weights.tokenEmbedding }
-    public var outputHead: FloatBuffer { weights.output }
+    public var tokenEmbedding: WeightMatrix { embeddingMatrix }
+    public var outputHead: WeightMatrix { headMatrix }
     public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         try forward(tokens, embeddings: embeddings)
     }
@@ -58,7 +66,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         let cache = GPT2ForwardCache(config: c, tokens: tokens)
 
         // e = wte(ids): [T, D]
-        try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
+        try ForwardInput.embed(tokens, table: embeddingMatrix, dim: d, override: embeddings, into: cache.embeddings)
         // x = e + wpe[0..<T]
         let x0 = cache.layers[0].xIn.pointer, e = cache.embeddings.pointer, wpe = weights.positionEmbedding.pointer
         for i in 0..<t * d { x0[i] = e[i] + wpe[i] }

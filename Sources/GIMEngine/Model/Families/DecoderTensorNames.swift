@@ -66,6 +66,13 @@ protocol DecoderTensorSource {
     func expect(_ name: String, rows: Int, cols: Int?) throws
     /// Converts the checked tensors to Float32 at (buffer, offset), in parallel.
     func load(_ jobs: [DecoderTensorJob]) throws
+    /// A checked [rows, cols] tensor read in place in its encoding, or nil when this source
+    /// cannot (then only the Float32 storage is possible).
+    func matrix(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix?
+}
+
+extension DecoderTensorSource {
+    func matrix(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix? { nil }
 }
 
 /// One tensor to convert: `name` into `buffer` starting at `offset`.
@@ -80,8 +87,11 @@ extension DecoderWeights {
     /// every shape is checked before anything is allocated (a forged configuration cannot ask for
     /// more memory than the file's tensors justify). Norm weights get `normOffset` added (Gemma's
     /// (1 + w) folded in: 1 for transformers' checkpoints, 0 for GGUF whose converter did it).
+    /// With `.file` storage (and a source that can map tensors), the projections, embedding and
+    /// head stay in the file (`Projection.parts`); only norms and biases are converted.
     convenience init(source: DecoderTensorSource, names n: DecoderTensorNames, config c: DecoderConfig,
-                     normOffset: Float, quantized: () -> [DecoderLayerQuantized]? = { nil }) throws {
+                     normOffset: Float, storage: Storage = .float32,
+                     quantized: () -> [DecoderLayerQuantized]? = { nil }) throws {
         try c.validate()
         let d = c.dim, f = c.ffnDim, kv = c.kvHeads * c.headDim, hd = c.headDim
         // 1. Shapes.
@@ -125,6 +135,11 @@ extension DecoderWeights {
                 try source.expect(p + n.postAttnNorm, rows: d, cols: nil)
                 try source.expect(p + n.postFfnNorm, rows: d, cols: nil)
             }
+        }
+
+        if storage == .file, try source.matrix(n.embedding, rows: c.vocabSize, cols: d) != nil {
+            try self.init(fileSource: source, names: n, config: c, normOffset: normOffset)
+            return
         }
 
         // 2. Buffers (after the checks, like the block copies `quantized` makes), and where each tensor goes (q|k|v and gate|up share fused buffers).
@@ -187,5 +202,65 @@ extension DecoderWeights {
         }
         try self.init(config: c, tokenEmbedding: embedding, outputNorm: outputNorm, output: output, layers: layers,
                       quantized: quantized())
+    }
+}
+
+extension DecoderWeights {
+    /// The `.file` storage: every matrix read in place from `source` (shapes already checked);
+    /// norms and biases converted to Float32 (Gemma's offset folded in).
+    fileprivate convenience init(fileSource source: DecoderTensorSource, names n: DecoderTensorNames, config c: DecoderConfig,
+                                 normOffset: Float) throws {
+        let d = c.dim, f = c.ffnDim, kv = c.kvHeads * c.headDim
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
+            guard let m = try source.matrix(name, rows: rows, cols: cols) else {
+                throw ModelError.shapeMismatch("\(source.path): \(name) cannot be read in place")
+            }
+            return m
+        }
+        var jobs: [DecoderTensorJob] = []
+        var norms: [FloatBuffer] = []
+        func vector(_ name: String, _ count: Int, norm: Bool) -> FloatBuffer {
+            let b = FloatBuffer(count: count)
+            jobs.append(DecoderTensorJob(name: name, buffer: b, offset: 0))
+            if norm { norms.append(b) }
+            return b
+        }
+        let embedding = try matrix(n.embedding, c.vocabSize, d)
+        let output = c.tiedOutput ? nil : try matrix(n.output, c.vocabSize, d)
+        let outputNorm = vector(n.outputNorm, d, norm: true)
+        var blocks: [DecoderLayerMatrices] = []
+        for i in 0..<c.layers {
+            let p = n.layer(i)
+            let qkv = try n.qkvFused.map { [try matrix(p + $0, c.qkvDim, d)] }
+                ?? [matrix(p + n.q, c.attnDim, d), matrix(p + n.k, kv, d), matrix(p + n.v, kv, d)]
+            let gateUp = try n.gateUpFused.map { [try matrix(p + $0, 2 * f, d)] }
+                ?? [matrix(p + n.gate, f, d), matrix(p + n.up, f, d)]
+            var extras = DecoderLayerExtras()
+            if c.qkvBias {
+                let bias = FloatBuffer(count: c.qkvDim)
+                jobs += [DecoderTensorJob(name: p + n.qBias, buffer: bias, offset: 0),
+                         DecoderTensorJob(name: p + n.kBias, buffer: bias, offset: c.attnDim),
+                         DecoderTensorJob(name: p + n.vBias, buffer: bias, offset: c.attnDim + kv)]
+                extras.qkvBias = bias
+            }
+            if c.qkNorm {
+                extras.qNorm = vector(p + n.qNorm, c.headDim, norm: true)
+                extras.kNorm = vector(p + n.kNorm, c.headDim, norm: true)
+            }
+            if c.postNorms {
+                extras.postAttnNorm = vector(p + n.postAttnNorm, d, norm: true)
+                extras.postFfnNorm = vector(p + n.postFfnNorm, d, norm: true)
+            }
+            blocks.append(DecoderLayerMatrices(
+                attnNorm: vector(p + n.attnNorm, d, norm: true), qkv: Projection(parts: qkv),
+                o: Projection(parts: [try matrix(p + n.attnOutput, d, c.attnDim)]),
+                ffnNorm: vector(p + n.ffnNorm, d, norm: true), gateUp: Projection(parts: gateUp),
+                down: Projection(parts: [try matrix(p + n.down, d, f)]), extras: extras))
+        }
+        try source.load(jobs)
+        if normOffset != 0 {
+            for b in norms { for j in 0..<b.count { b[j] += normOffset } }
+        }
+        try self.init(config: c, tokenEmbedding: embedding, outputNorm: outputNorm, output: output, blocks: blocks)
     }
 }
