@@ -124,6 +124,9 @@ public struct DecoderConfig: Sendable, Codable, Equatable {
         return vocabSize * dim * (tiedOutput ? 1 : 2) + dim + layers * perLayer
     }
 
+    /// The most layers a configuration may have.
+    public static let maxLayers = 1024
+
     /// Throws a message naming the first inconsistent field.
     public func validate() throws {
         func bad(_ s: String) -> ModelError { ModelError.invalidConfig(s) }
@@ -135,7 +138,7 @@ public struct DecoderConfig: Sendable, Codable, Equatable {
         guard rmsEps > 0, rmsEps.isFinite else { throw bad("RMS epsilon \(rmsEps) must be positive") }
         for spec in [rope] + (localRope.map { [$0] } ?? []) { try spec.validate(headDim: headDim) }
         guard contextLength > 0 else { throw bad("context length \(contextLength) must be positive") }
-        guard dim <= 1 << 16, ffnDim <= 1 << 18, layers <= 1024, vocabSize <= 1 << 22, heads <= 1024, headDim <= 1024 else {
+        guard dim <= 1 << 16, ffnDim <= 1 << 18, layers <= Self.maxLayers, vocabSize <= 1 << 22, heads <= 1024, headDim <= 1024 else {
             throw bad("sizes are implausibly large: \(self)")
         }
         if let w = slidingWindow, w < 1 { throw bad("sliding window \(w) must be at least 1") }

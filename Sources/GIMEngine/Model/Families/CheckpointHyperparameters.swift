@@ -42,6 +42,11 @@ struct CheckpointHyperparameters {
     /// [layers] which layers slide, from explicit layer types or `pattern` (every pattern-th layer
     /// is full, as transformers' `(i + 1) % pattern` and llama.cpp's swa pattern both say).
     func slidingLayers(pattern: Int?) throws -> [Bool] {
+        // Checked here, before the per-layer list is built (validate() comes later): a negative
+        // count cannot make a range, and a huge one would allocate before it is refused.
+        guard (1...DecoderConfig.maxLayers).contains(layers) else {
+            throw ModelError.invalidConfig("\(path): the layer count (num_hidden_layers / block_count) is \(layers); it must be 1 to \(DecoderConfig.maxLayers)")
+        }
         if let types = layerTypes {
             guard types.count == layers else {
                 throw ModelError.invalidConfig("\(path): layer_types lists \(types.count) layers, num_hidden_layers is \(layers)")
