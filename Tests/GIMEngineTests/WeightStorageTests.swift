@@ -1,3 +1,4 @@
+import CKernels
 import XCTest
 @testable import GIMEngine
 
@@ -81,6 +82,32 @@ final class WeightStorageTests: XCTestCase {
             matrix(p + "ffn_down.weight", rows: d, cols: f)
         }
         return try GGUFFile(bytes: g.bytes(), name: "tiny-\(type.name).gguf")
+    }
+
+    /// The vectorized C decoders (`gim_decode_blocks`) give Dequantize's bits, on random blocks
+    /// whose f16 fields are any bit pattern (subnormals and infinities included; NaNs compared as NaNs).
+    func testCDecodersMatchDequantizeBitForBit() throws {
+        var rng = SeededRandom(seed: 99)
+        var covered = 0
+        for type in Self.types {
+            let blocks = 24, n = blocks * type.blockSize
+            var bytes = (0..<blocks * type.typeSize).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if type == .f32 { bytes = Self.randomBlocks(.f32, count: n, rng: &rng) }
+            var expected = [Float](repeating: 0, count: n), got = [Float](repeating: -7, count: n)
+            bytes.withUnsafeBytes { src in
+                expected.withUnsafeMutableBufferPointer { Dequantize.run(type, from: src, into: $0) }
+                got.withUnsafeMutableBufferPointer { dst in
+                    if gim_decode_blocks(Int32(type.rawValue), src.baseAddress!, blocks, dst.baseAddress!) == 1 { covered += 1 }
+                    else { dst.update(repeating: .nan) }
+                }
+            }
+            if got.allSatisfy(\.isNaN) { continue }  // not a C-decoded type
+            for i in 0..<n where !(expected[i].isNaN && got[i].isNaN) {
+                XCTAssertEqual(expected[i].bitPattern, got[i].bitPattern, "\(type) value \(i): \(expected[i]) vs \(got[i])")
+                if expected[i].bitPattern != got[i].bitPattern { break }
+            }
+        }
+        XCTAssertEqual(covered, 9, "F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K")
     }
 
     func testFileStorageEqualsFloat32ForEveryEncoding() throws {

@@ -82,9 +82,15 @@ public final class WeightMatrix: @unchecked Sendable {
         case .blocks(let t, let bytes):
             let rb = rowBytes, first = columns.lowerBound / t.blockSize * t.typeSize
             let n = width / t.blockSize * t.typeSize
+            let blocks = width / t.blockSize
             for r in 0..<count {
-                Dequantize.run(t, from: UnsafeRawBufferPointer(start: bytes + (r0 + r) * rb + first, count: n),
-                               into: UnsafeMutableBufferPointer(start: dst + r * width, count: width))
+                let src = bytes + (r0 + r) * rb + first
+                // The vectorized C decoders for the common encodings, Dequantize for the rest
+                // (the same bits either way).
+                if gim_decode_blocks(Int32(t.rawValue), src, blocks, dst + r * width) == 0 {
+                    Dequantize.run(t, from: UnsafeRawBufferPointer(start: src, count: n),
+                                   into: UnsafeMutableBufferPointer(start: dst + r * width, count: width))
+                }
             }
         }
     }
