@@ -153,6 +153,17 @@ final class WeightStorageTests: XCTestCase {
         XCTAssertGreaterThan(float32.weights.weightBytes, 500_000_000)
     }
 
+    /// A model that does not fit is refused up front, with the figure it would need.
+    func testMemoryCheckNamesBothFigures() throws {
+        XCTAssertNoThrow(try MemoryCheck.require(1_000, for: "x", available: 2_000))
+        XCTAssertThrowsError(try MemoryCheck.require(32_000_000_000, for: "model.gguf (float32 weights)",
+                                                     advice: "use GIM_WEIGHTS=file", available: 16_000_000_000)) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("32.0 GB") && text.contains("16.0 GB") && text.contains("GIM_WEIGHTS=file"), text)
+        }
+        XCTAssertNotNil(MemoryCheck.availableBytes())
+    }
+
     func testStorageChoice() throws {
         let small = TinyLlama.config
         XCTAssertEqual(try DecoderWeights.Storage.automatic(for: small, environment: [:]), .float32)

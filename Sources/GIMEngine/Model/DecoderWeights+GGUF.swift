@@ -58,6 +58,11 @@ extension DecoderWeights {
     public convenience init(gguf: GGUFFile, storage: Storage? = nil) throws {
         let c = try DecoderConfig(gguf: gguf)
         let storage = try storage ?? Storage.automatic(for: c)
+        // Float32 storage allocates 4 bytes per parameter; the file storage reads the file's
+        // bytes in place (they must fit too, or every pass would read the disk).
+        let fileBytes = gguf.tensors.values.reduce(0) { $0 + $1.byteCount }
+        try MemoryCheck.require(storage == .float32 ? 4 * c.parameterCount : fileBytes, for: "\(gguf.path) (\(storage.rawValue) weights)",
+                                advice: storage == .float32 ? "keep the weights in the file's encoding (GIM_WEIGHTS=file)" : "")
         let family = DecoderFamily(rawValue: c.family)!
         let names = DecoderTensorNames.gguf(family)
         let source = GGUFTensorSource(gguf: gguf)
