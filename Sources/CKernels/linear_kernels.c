@@ -217,3 +217,7 @@ AVX512 void gim_linear_forward_quantized(const float *x, long ldx, const void *w
 static _Thread_local Buffer caller_scratch;
 
 float *gim_thread_scratch(long floats) { return reserve(&caller_scratch, floats < 1 ? 1 : floats); }
+
+static _Thread_local Buffer attention_scratch;
+
+float *gim_attention_scratch(long floats) { return reserve(&attention_scratch, floats < 1 ? 1 : floats); }

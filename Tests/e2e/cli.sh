@@ -92,8 +92,8 @@ a, b = top({'GIM_THREADS': '1'}), top({'GIM_LINEAR_KERNEL': 'openblas'})
 assert a['id'] == b['id'] == 7042 and abs(a['logit'] - b['logit']) < 1e-3, (a, b)"
 printf 'abc\377def' > "$tmp/bad.txt"
 check "error: invalid UTF-8 prompt file" expect_error utf8file "not valid UTF-8" "$gim" predict --model "$model" --prompt-file "$tmp/bad.txt"
-python3 -c "print('word ' * 3000)" > "$tmp/huge.txt"
-check "error: prompt too long" expect_error huge "at most 1024" "$gim" explain --model "$model" --prompt-file "$tmp/huge.txt"
+python3 -c "print('word ' * 9000)" > "$tmp/huge.txt"
+check "error: prompt longer than the model's context" expect_error huge "context holds 8192" "$gim" explain --model "$model" --prompt-file "$tmp/huge.txt"
 check "control characters are shown escaped" bash -c "'$gim' predict --model '$model' --prompt \"\$(printf 'a\tb\x01c')\" | grep -q 'u{1}'"
 
 "$gim" evaluate --model "$model" --prompts data/prompts.jsonl --limit 3 --bootstrap 200 --json > "$tmp/eval.json" 2> "$tmp/eval.err"

@@ -43,6 +43,9 @@ void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int e
 /// kernels above use buffers of their own, so it stays valid across calls to them.
 float *gim_thread_scratch(long floats);
 
+/// A second such buffer, for the attention's stripes of scores and probabilities.
+float *gim_attention_scratch(long floats);
+
 #ifdef __cplusplus
 }
 #endif

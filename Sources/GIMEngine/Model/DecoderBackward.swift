@@ -79,8 +79,7 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
                                               invRms: lc.invRmsPostAttn, rows: r, settings: s)
             lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
-            model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
+            model.attention(layer: l).backward(qkv: lc.qkv.pointer, dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
                                                tokens: t, rows: r, settings: s)
             // q, k = rope(q), rope(k): rotate the gradients back.
             cache.ropes.table(c, layer: l).apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,

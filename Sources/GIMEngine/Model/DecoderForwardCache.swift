@@ -12,11 +12,6 @@ public final class DecoderLayerCache: @unchecked Sendable {
     /// [R, (H+KV)·hd] q | k before the per-head norms, and [R, H+KV] their 1/rms (`qkNorm` only).
     public let qkNormInput: FloatBuffer?
     public let qkInvRms: FloatBuffer?
-    /// [H, T, T] attention scores q·k·scale (soft-capped where the family caps them), and
-    /// [H, T, T] the forward probabilities softmax(scores), zero outside each row's keys.
-    /// In the batched forward both are one [parts, T, T] scratch shared by every head.
-    public let scores: FloatBuffer
-    public let probs: FloatBuffer
     /// [R, H·hd] attention output per head, the input of attn_output.
     public let ctx: FloatBuffer
     /// [R, D] attn_output(ctx) before the post-attention norm, and [R] its 1/rms (`postNorms` only).
@@ -32,16 +27,13 @@ public final class DecoderLayerCache: @unchecked Sendable {
     public let mlpOut: FloatBuffer?
     public let invRmsPostFfn: FloatBuffer?
 
-    /// `scoreFloats`: room for the attention scores (H·T·T kept per head, or a shared scratch);
-    /// `probs` is the same buffer as `scores` when `separateProbs` is false.
-    init(_ c: DecoderConfig, rows t: Int, scoreFloats: Int, separateProbs: Bool = true) {
+    /// Nothing [T, T]: the attention's scores and probabilities are recomputed by the backward.
+    init(_ c: DecoderConfig, rows t: Int) {
         xIn = FloatBuffer(count: t * c.dim)
         invRms1 = FloatBuffer(count: t)
         qkv = FloatBuffer(count: t * c.qkvDim)
         qkNormInput = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads) * c.headDim) : nil
         qkInvRms = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads)) : nil
-        scores = FloatBuffer(count: scoreFloats)
-        probs = separateProbs ? FloatBuffer(count: scoreFloats) : scores
         ctx = FloatBuffer(count: t * c.attnDim)
         attnOut = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
         invRmsPostAttn = c.postNorms ? FloatBuffer(count: t) : nil
@@ -54,9 +46,8 @@ public final class DecoderLayerCache: @unchecked Sendable {
 
     /// Every buffer, for byte counts.
     var buffers: [FloatBuffer] {
-        [xIn, invRms1, qkv, scores, ctx, xMid, invRms2, gateUp]
+        [xIn, invRms1, qkv, ctx, xMid, invRms2, gateUp]
             + [qkNormInput, qkInvRms, attnOut, invRmsPostAttn, mlpOut, invRmsPostFfn].compactMap { $0 }
-            + (probs === scores ? [] : [probs])
     }
 }
 
@@ -81,7 +72,7 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
         self.tokens = tokens
         let t = tokens.count
         embeddings = FloatBuffer(count: t * c.dim)
-        layers = (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t, scoreFloats: c.heads * t * t) }
+        layers = (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t) }
         xOut = FloatBuffer(count: t * c.dim)
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)

@@ -53,8 +53,8 @@ extension DecoderModel {
     /// buffers). Returns the logits at row n−1 of each sequence. [B][vocab]
     private func batchForward(_ inputs: ArraySlice<[Float]>, rows n: Int) -> [[Float]] {
         let c = config, d = c.dim, b = inputs.count, r = b * n
-        // [R, ·] activations of one block; scores: [parts, n, n] one head's scores, then probabilities.
-        let lc = DecoderLayerCache(c, rows: r, scoreFloats: Parallel.threads * n * n, separateProbs: false)
+        // [R, ·] activations of one block.
+        let lc = DecoderLayerCache(c, rows: r)
         let scratch = BlockScratch(c, rows: r)
         let ropes = DecoderRoPE(c, positions: n)
 
@@ -66,7 +66,7 @@ extension DecoderModel {
         if c.embeddingScale != 1 { for i in 0..<r * d { x[i] *= c.embeddingScale } }
         for l in 0..<c.layers {
             blockForward(layer: l, lc, output: x.pointer, scratch: scratch, sequences: b, length: n,
-                         rope: ropes.table(c, layer: l), keepScores: false)
+                         rope: ropes.table(c, layer: l))
         }
 
         // hidden = output_norm(x[last row of each sequence]): [B, D]; logits = hidden · outputᵀ: [B, V]

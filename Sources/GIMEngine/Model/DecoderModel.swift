@@ -8,9 +8,6 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public let weights: DecoderWeights
     public var config: DecoderConfig { weights.config }
 
-    /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
-    public static let maxPromptTokens = ForwardInput.maxPromptTokens
-
     public init(weights: DecoderWeights) {
         self.weights = weights
     }
@@ -49,6 +46,7 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> DecoderForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
+        try ForwardInput.requireMemory(activationBytes(tokens: tokens.count), tokens: tokens.count)
         let t = tokens.count, d = c.dim
         let cache = DecoderForwardCache(config: c, tokens: tokens)
 
@@ -62,11 +60,25 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         for l in 0..<c.layers {
             let out = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
             blockForward(layer: l, cache.layers[l], output: out.pointer, scratch: scratch, sequences: 1, length: t,
-                         rope: cache.ropes.table(c, layer: l), keepScores: true)
+                         rope: cache.ropes.table(c, layer: l))
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,
                         invRms: cache.invRmsOut.pointer, rows: t, dim: d, eps: c.rmsEps)
         return cache
+    }
+
+    /// Bytes a forward pass keeps and a backward needs for `t` tokens (activations and scratch,
+    /// not weights): linear in t, since the attention keeps nothing [T, T].
+    public func activationBytes(tokens t: Int) -> Int {
+        let c = config
+        var perRow = 2 * c.dim + c.qkvDim + c.attnDim + 2 * c.ffnDim + 2      // xIn, xMid, qkv, ctx, gate|up, 1/rms ×2
+        if c.qkNorm { perRow += (c.heads + c.kvHeads) * (c.headDim + 1) }
+        if c.postNorms { perRow += 2 * c.dim + 2 }
+        let kept = c.layers * perRow + 3 * c.dim + 1                           // + e, xOut, hidden
+        let backward = 2 * c.dim + 3 * c.ffnDim + c.attnDim + c.qkvDim + 2 * c.heads * c.headDim + (c.postNorms ? c.dim : 0)
+        let forwardScratch = c.dim + c.ffnDim
+        let stripes = CausalAttention.backwardScratchFloats(tokens: t) * Parallel.threads
+        return 4 * (t * (kept + backward + forwardScratch) + stripes)
     }
 
     /// Buffers a block's forward needs but the backward does not: the normalized input of a
@@ -87,10 +99,9 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     ///   q|k|v = attn_norm(xIn)·W_qkvᵀ (+ bias); q, k = rope(qk_norm(q, k)); ctx = attention(q, k, v)
     ///   xMid  = xIn + post_attn_norm(attn_output(ctx))             (post-norm: Gemma 2/3)
     ///   xOut  = xMid + post_ffn_norm(down(act(gate) ⊙ up)), [gate | up] = ffn_norm(xMid)·W_gateUpᵀ
-    /// With `keepScores` the attention keeps one [T, T] score and probability matrix per head
-    /// (one sequence); otherwise `lc.scores` is a [parts, T, T] scratch and sequences run in parallel.
+    /// The attention keeps nothing [T, T] (see `CausalAttention`); its backward recomputes it.
     func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
-                      sequences b: Int, length n: Int, rope: RoPETable, keepScores: Bool) {
+                      sequences b: Int, length n: Int, rope: RoPETable) {
         let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
         let xn = scratch.xn, hd = c.headDim
 
@@ -109,24 +120,13 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
                                 invRms: inv.pointer + r * c.heads)
         }
         let attention = attention(layer: l)
-        if keepScores {
-            precondition(b == 1)
-            rope.apply(lc.qkv.pointer, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
-            attention.forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                              headStride: n * n, ctx: lc.ctx.pointer, tokens: n)
-        } else {
-            // Sequences in parallel, each part with its own scores matrix (serial if the thread
-            // count grew since the scratch was made).
-            let slots = lc.scores.count / (n * n)
-            Parallel.forEachRange(b, minimumPerPart: Parallel.threads <= slots ? 1 : b) { part, seqs in
-                let partScores = lc.scores.pointer + part * n * n
-                for s in seqs {
-                    // Positions restart at 0 in every sequence.
-                    let qkv = lc.qkv.pointer + s * n * c.qkvDim
-                    rope.apply(qkv, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
-                    attention.forward(qkv: qkv, scores: partScores, probs: partScores, headStride: 0,
-                                      ctx: lc.ctx.pointer + s * n * c.attnDim, tokens: n)
-                }
+        // Sequences in parallel when several are stacked (positions restart at 0 in each),
+        // else the heads of the one sequence.
+        Parallel.forEachRange(b, minimumPerPart: b > 1 ? 1 : b) { seqs in
+            for s in seqs {
+                let qkv = lc.qkv.pointer + s * n * c.qkvDim
+                rope.apply(qkv, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
+                attention.forward(qkv: qkv, ctx: lc.ctx.pointer + s * n * c.attnDim, tokens: n, parallel: b == 1)
             }
         }
         lc.xMid.copy(from: lc.xIn)

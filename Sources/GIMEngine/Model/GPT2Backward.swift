@@ -65,8 +65,7 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
             // xMid = xIn + ctx · W_oᵀ + b_o
             BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: d, outFeatures: d)
             observer?(.headOutputs(layer: l), dCtx.pointer, d)
-            model.attention(layer: l).backward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                               dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
+            model.attention(layer: l).backward(qkv: lc.qkv.pointer, dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
                                                tokens: t, rows: r, settings: s)
             // [q | k | v] = ln_1(xIn) · W_qkvᵀ + b_qkv
             BLAS.linearBackward(dQKV.pointer, lw.wqkv.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: 3 * d)

@@ -8,10 +8,6 @@ public final class GPT2LayerCache: @unchecked Sendable {
     public let invStd1: FloatBuffer
     /// [T, 3D] per row: q (H heads) | k | v, after the c_attn bias.
     public let qkv: FloatBuffer
-    /// [H, T, T] attention scores q·k·scale; entries above the diagonal are unused (causal).
-    public let scores: FloatBuffer
-    /// [H, T, T] forward attention probabilities softmax(scores), zero above the diagonal.
-    public let probs: FloatBuffer
     /// [T, D] attention output per head (head h is columns h·headDim..<(h+1)·headDim), input of c_proj.
     public let ctx: FloatBuffer
     /// [T, D] residual stream after the attention block (input of ln_2).
@@ -27,8 +23,6 @@ public final class GPT2LayerCache: @unchecked Sendable {
         mean1 = FloatBuffer(count: t)
         invStd1 = FloatBuffer(count: t)
         qkv = FloatBuffer(count: t * 3 * c.dim)
-        scores = FloatBuffer(count: c.heads * t * t)
-        probs = FloatBuffer(count: c.heads * t * t)
         ctx = FloatBuffer(count: t * c.dim)
         xMid = FloatBuffer(count: t * c.dim)
         mean2 = FloatBuffer(count: t)
@@ -36,7 +30,7 @@ public final class GPT2LayerCache: @unchecked Sendable {
         fc = FloatBuffer(count: t * c.ffnDim)
     }
 
-    var buffers: [FloatBuffer] { [xIn, mean1, invStd1, qkv, scores, probs, ctx, xMid, mean2, invStd2, fc] }
+    var buffers: [FloatBuffer] { [xIn, mean1, invStd1, qkv, ctx, xMid, mean2, invStd2, fc] }
 }
 
 /// The forward pass of one prompt through GPT-2, with every activation the GIM backward needs.

@@ -8,7 +8,6 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public var config: GPT2Config { weights.config }
 
     /// The longest prompt a forward pass keeps activations for (see `ForwardInput`).
-    public static let maxPromptTokens = ForwardInput.maxPromptTokens
 
     /// The embedding and head as `WeightMatrix`es (Float32, over the weights' own buffers).
     private let embeddingMatrix: WeightMatrix
@@ -82,8 +81,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
             Self.fillRows(lc.qkv, with: lw.bqkv, rows: t)
             BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: 3 * d,
                         accumulate: true)
-            attention(layer: l).forward(qkv: lc.qkv.pointer, scores: lc.scores.pointer, probs: lc.probs.pointer,
-                                        headStride: t * t, ctx: lc.ctx.pointer, tokens: t)
+            attention(layer: l).forward(qkv: lc.qkv.pointer, ctx: lc.ctx.pointer, tokens: t)
             lc.xMid.copy(from: lc.xIn)
             Self.addRows(lc.xMid, lw.bo, rows: t)
             BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: d, outFeatures: d,

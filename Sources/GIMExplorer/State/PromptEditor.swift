@@ -11,7 +11,7 @@ public struct PromptEditor: Equatable, Sendable {
     private var historyIndex: Int?
     private var draft = ""
 
-    /// Pasting a book must not make every keystroke slow; the engine takes at most 1024 tokens.
+    /// Pasting a book must not make every keystroke slow (the engine takes up to the model's context).
     public static let maxCharacters = 16_384
     static let maxHistory = 200
 
