@@ -8,7 +8,7 @@
 // - after enough idle reads any half-read sequence or paste is over: "a" then types "a";
 // - a bracketed paste of the input's text gives that text back as one paste;
 // - the reducer and `render` accept every decoded key (the prompt editor's cursor stays in its
-//   text) at a wide and a tiny terminal size.
+//   text) at a terminal size the input picks.
 // Built as a libFuzzer binary or a regression runner, like fuzz-gguf (see scripts/fuzz.sh).
 import Foundation
 import GIMExplorer
@@ -88,14 +88,17 @@ func exerciseInput(_ bytes: [UInt8]) {
     // The reducer and the renderer take every key.
     var state = ExplorerState(modelPath: "fuzz.gguf", debounceMilliseconds: 400, themeNames: ["dark", "light"])
     state = reduce(state, .modelLoaded(name: "fuzz")).0
-    for k in keys.prefix(512) + pasteKeys {
+    for k in keys.prefix(256) + pasteKeys {
         state = reduce(state, .key(k)).0
         for editor in [state.editor, state.entry] where !(0...editor.text.count).contains(editor.cursor) {
             fatalError("cursor \(editor.cursor) outside a text of \(editor.text.count) characters after \(k)")
         }
     }
-    _ = render(state, width: 100, height: 26)
-    _ = render(state, width: 30, height: 8)
+    // One frame per input, at a size the input picks: wide, medium,
+    // narrow, stacked, the 40×12 minimum and too small.
+    let sizes = [(100, 26), (80, 24), (64, 20), (50, 16), (40, 12), (30, 8), (140, 40)]
+    let size = sizes[bytes.count % sizes.count]
+    _ = render(state, width: size.0, height: size.1)
 }
 
 #if FUZZING
