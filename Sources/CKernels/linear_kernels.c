@@ -16,6 +16,7 @@
 // Compiled for AVX-512 only (target attribute) and chosen at run time, so the library still
 // loads on CPUs without it; callers check gim_kernels_available().
 #include "linear_kernels.h"
+#include "decode_blocks.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -189,6 +190,14 @@ static AVX512 void decode_q8_0_rows(const unsigned char *w, long in, long count,
 
 static _Thread_local Buffer decoded_buffer;
 
+// The decode_rows_fn of the encodings `gim_decode_blocks` handles: row by row.
+static _Thread_local int current_type;
+static _Thread_local long current_block_values, current_block_bytes;
+static void decode_rows_generic(const unsigned char *w, long in, long count, float *dst) {
+    const long blocks = in / current_block_values, row_bytes = blocks * current_block_bytes;
+    for (long r = 0; r < count; r++) gim_decode_blocks(current_type, w + r * row_bytes, blocks, dst + r * in);
+}
+
 AVX512 void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
                                          long rows, long in, long n_begin, long n_end, int accumulate) {
     if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % 32 != 0) return;
@@ -221,3 +230,27 @@ float *gim_thread_scratch(long floats) { return reserve(&caller_scratch, floats 
 static _Thread_local Buffer attention_scratch;
 
 float *gim_attention_scratch(long floats) { return reserve(&attention_scratch, floats < 1 ? 1 : floats); }
+
+AVX512 int gim_linear_forward_blocks(const float *x, long ldx, const void *w, int ggml_type, long block_values,
+                                     long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
+                                     int accumulate) {
+    if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % block_values != 0) return 0;
+    float probe;
+    // Only the encodings gim_decode_blocks handles (decoding zero blocks tells without writing).
+    if (!gim_decode_blocks(ggml_type, w, 0, &probe)) return 0;
+    current_type = ggml_type;
+    current_block_values = block_values;
+    current_block_bytes = block_bytes;
+    const long mp = (rows + 15) / 16 * 16;
+    const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
+    const long nr = tile_height(mp);
+    const long row_bytes = in / block_values * block_bytes;
+    float *dec = reserve(&decoded_buffer, nr * in);
+    const unsigned char *wq = (const unsigned char *)w;
+    for (long n = n_begin; n < n_end; n += nr) {
+        const long count = n_end - n < nr ? n_end - n : nr;
+        decode_rows_generic(wq + n * row_bytes, in, count, dec);
+        tile_rows(xt, mp, rows, dec, in, in, y + n, ldy, count, accumulate);
+    }
+    return 1;
+}

@@ -37,6 +37,14 @@ enum { GIM_Q4_1 = 1 /* {f16 d; f16 m; u8 qs[16]}: q·d + m, low nibbles are valu
 void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
                                   long rows, long in, long n_begin, long n_end, int accumulate);
 
+/// The same product for the encodings `gim_decode_blocks` decodes (ggml type ids; blocks of
+/// `block_values` values in `block_bytes` bytes): each tile's rows of w are decoded into a
+/// per-thread buffer, then multiplied as in gim_linear_forward. Returns 0 without writing when
+/// the kernels are unavailable or the encoding is not one of those.
+int gim_linear_forward_blocks(const float *x, long ldx, const void *w, int ggml_type, long block_values,
+                              long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
+                              int accumulate);
+
 /// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread, kept and
 /// reused by that thread's later calls (the previous contents are not preserved when it grows).
 /// For a caller's own per-thread scratch, e.g. weight rows decoded from a block encoding; the

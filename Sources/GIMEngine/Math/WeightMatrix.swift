@@ -140,6 +140,15 @@ public final class WeightMatrix: @unchecked Sendable {
                 }
                 return
             }
+            if BLAS.kernelHandles(rows: t), gim_decode_blocks(Int32(type.rawValue), bytes, 0, y) == 1 {
+                // Encodings with a C decoder: the kernel decodes each tile's rows (12–24) into a
+                // buffer that stays in L1, straight from the file.
+                Parallel.forEachRange(rows, alignment: 48, minimumPerPart: BLAS.minimumColumns(t, cols)) { range in
+                    _ = gim_linear_forward_blocks(x, cols, bytes, Int32(type.rawValue), type.blockSize, type.typeSize, y, ldy, t,
+                                                  cols, range.lowerBound, range.upperBound, accumulate ? 1 : 0)
+                }
+                return
+            }
             let panel = panelRows
             Parallel.forEachRange(rows, alignment: panel, minimumPerPart: BLAS.minimumColumns(t, cols)) { range in
                 let scratch = gim_thread_scratch(panel * cols)!
