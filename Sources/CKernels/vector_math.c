@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "target_clones.h"
 
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2/2, ln 2 split in two
 // parts so r is exact to float precision), e^r by its Taylor polynomial to degree 6 (truncation
