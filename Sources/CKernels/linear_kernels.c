@@ -254,3 +254,72 @@ AVX512 int gim_linear_forward_blocks(const float *x, long ldx, const void *w, in
     }
     return 1;
 }
+
+// MARK: backward on weights in a block encoding
+
+// dx[t, c] (+)= Σ_o dy[t, o] · W[o, c]: W's rows decoded a panel at a time (P rows × one column
+// block) into an L1 buffer, then an outer-product micro-kernel: TN tokens × NV vectors of
+// columns held in zmm accumulators, each decoded W row's vectors multiplied by the TN scalars
+// dy[t, o] broadcast. Accumulators are stored back to dx between panels.
+enum { BW_PANEL = 32, BW_MAX_TN = 6, BW_MAX_NV = 4 };
+
+INLINE AVX512 void outer_tile(const float *buf, long ldb, long panel, const float *dy, long lddy, float *dx, long ldx,
+                              const int tn, const int nv, int first) {
+    __m512 acc[BW_MAX_TN][BW_MAX_NV];
+    for (int t = 0; t < tn; t++)
+        for (int v = 0; v < nv; v++)
+            acc[t][v] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dx + t * ldx + 16 * v);
+    for (long o = 0; o < panel; o++) {
+        __m512 w[BW_MAX_NV];
+        for (int v = 0; v < nv; v++) w[v] = _mm512_loadu_ps(buf + o * ldb + 16 * v);
+        for (int t = 0; t < tn; t++) {
+            const __m512 s = _mm512_set1_ps(dy[t * lddy + o]);
+            for (int v = 0; v < nv; v++) acc[t][v] = _mm512_fmadd_ps(s, w[v], acc[t][v]);
+        }
+    }
+    for (int t = 0; t < tn; t++)
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(dx + t * ldx + 16 * v, acc[t][v]);
+}
+
+// One (token group, column sub-chunk) with constant tn and nv after inlining.
+static AVX512 void outer_tile_dispatch(const float *buf, long ldb, long panel, const float *dy, long lddy, float *dx,
+                                       long ldx, int tn, int nv, int first) {
+#define CASE(TN) case TN: \
+    if (nv == 4) outer_tile(buf, ldb, panel, dy, lddy, dx, ldx, TN, 4, first); \
+    else if (nv == 2) outer_tile(buf, ldb, panel, dy, lddy, dx, ldx, TN, 2, first); \
+    else outer_tile(buf, ldb, panel, dy, lddy, dx, ldx, TN, 1, first); \
+    break;
+    switch (tn) { CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) }
+#undef CASE
+}
+
+AVX512 int gim_linear_backward_blocks(const float *dy, long lddy, const void *w, int ggml_type, long block_values,
+                                      long block_bytes, float *dx, long ldx, long rows, long out, long c_begin,
+                                      long c_end, int accumulate) {
+    if (!gim_kernels_available() || rows <= 0 || c_end <= c_begin || block_values % 16 != 0 ||
+        c_begin % block_values != 0 || c_end % block_values != 0) return 0;
+    float probe;
+    if (!gim_decode_blocks(ggml_type, w, 0, &probe)) return 0;
+    const long in = ldx;  // columns of W = row stride of dx
+    const long row_bytes = in / block_values * block_bytes;
+    const long bw = block_values;
+    float *buf = reserve(&decoded_buffer, BW_PANEL * bw);
+    const unsigned char *wq = (const unsigned char *)w;
+    for (long c = c_begin; c < c_end; c += bw) {
+        const long block = c / bw;
+        for (long o0 = 0; o0 < out; o0 += BW_PANEL) {
+            const long panel = out - o0 < BW_PANEL ? out - o0 : BW_PANEL;
+            for (long r = 0; r < panel; r++)
+                gim_decode_blocks(ggml_type, wq + (o0 + r) * row_bytes + block * block_bytes, 1, buf + r * bw);
+            const int first = o0 == 0 && !accumulate;
+            for (long t0 = 0; t0 < rows; t0 += BW_MAX_TN) {
+                const int tn = rows - t0 < BW_MAX_TN ? (int)(rows - t0) : BW_MAX_TN;
+                for (long s = 0; s < bw; s += 16 * BW_MAX_NV) {
+                    const int nv = bw - s >= 64 ? 4 : (bw - s >= 32 ? 2 : 1);
+                    outer_tile_dispatch(buf + s, bw, panel, dy + t0 * lddy + o0, lddy, dx + t0 * ldx + c + s, ldx, tn, nv, first);
+                }
+            }
+        }
+    }
+    return 1;
+}

@@ -45,6 +45,15 @@ int gim_linear_forward_blocks(const float *x, long ldx, const void *w, int ggml_
                               long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
                               int accumulate);
 
+/// The backward of the same layer, dx[t, c] (+)= Σ_o dy[t, o] · w[o, c] for t < rows and
+/// c in [c_begin, c_end) (whole blocks), w [out, ldx] in a `gim_decode_blocks` encoding; dy rows
+/// are lddy apart, dx rows ldx. Decodes each panel of 32 rows × one block into an L1 buffer
+/// once, for every token. Returns 0 without writing when the kernels are unavailable, the
+/// encoding is not decoded in C, or the columns are not whole blocks.
+int gim_linear_backward_blocks(const float *dy, long lddy, const void *w, int ggml_type, long block_values,
+                               long block_bytes, float *dx, long ldx, long rows, long out, long c_begin,
+                               long c_end, int accumulate);
+
 /// A 64-byte aligned buffer of at least `floats` floats owned by the calling thread, kept and
 /// reused by that thread's later calls (the previous contents are not preserved when it grows).
 /// For a caller's own per-thread scratch, e.g. weight rows decoded from a block encoding; the

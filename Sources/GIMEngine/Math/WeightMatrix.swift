@@ -174,10 +174,18 @@ public final class WeightMatrix: @unchecked Sendable {
                 BLAS.gemm(m: t, n: c.count, k: rows, a: dy, lda: lddy, b: b.pointer + c.lowerBound, ldb: cols,
                           beta: accumulate ? 1 : 0, c: dx + c.lowerBound, ldc: cols)
             }
-        case .blocks:
+        case .blocks(let type, let bytes):
+            let align = columnAlignment
+            if BLAS.kernelHandles(rows: t), type.blockSize % 16 == 0, gim_decode_blocks(Int32(type.rawValue), bytes, 0, dx) == 1 {
+                // The outer-product kernel: each panel of W decoded once into L1, for all tokens.
+                Parallel.forEachRange(cols, alignment: align, minimumPerPart: max(align, BLAS.minimumColumns(t, rows))) { c in
+                    _ = gim_linear_backward_blocks(dy, lddy, bytes, Int32(type.rawValue), type.blockSize, type.typeSize, dx, cols,
+                                                   t, rows, c.lowerBound, c.upperBound, accumulate ? 1 : 0)
+                }
+                return
+            }
             // Each part owns a slice of dx's columns (whole blocks) and walks W's rows panel by
             // panel: dx[:, c] (+)= dy[:, panel] · W[panel, c]. No reduction across threads.
-            let align = columnAlignment
             let panel = 256
             Parallel.forEachRange(cols, alignment: align, minimumPerPart: max(align, BLAS.minimumColumns(t, rows))) { c in
                 let scratch = gim_thread_scratch(panel * c.count)!
