@@ -5,9 +5,13 @@ import COpenBLAS
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure load, forward, backward, explain and knob-change times (median and min of several runs).")
+        abstract: "Measure load, forward, backward, explain and knob-change times (median and min of several runs).",
+        discussion: "Against two rooflines: the machine's sgemm GFLOP/s and its memory bandwidth (a large parallel memcpy), with the weight bytes each pass reads. Several models (--model A --model B, or --models-dir) run one after another, each in its own process so each peak RSS is its own; with --json, one object per line. scripts/bench/make_big_ggufs.py writes Q4_K_M-shaped 1B-8B files to models/bench.")
 
-    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .shortAndLong, help: "A GGUF file, a Hugging Face model folder, or Owner/Name; repeat for several (default: $GIM_MODEL or models/\(ModelBundle.defaultModelFile)).")
+    var model: [String] = []
+    @Option(name: .long, help: "Also benchmark every .gguf file in this folder, smallest first (e.g. models/bench).")
+    var modelsDir: String?
     @Option(name: .long, parsing: .unconditional, help: "Prompt lengths in tokens (comma-separated).") var lengths = "8,32,128"
     @Option(name: .long, parsing: .unconditional, help: "Timed runs per measurement, after one warm-up (3-100).") var runs = 7
     @Flag(name: .long, help: "Print JSON.") var json = false
@@ -27,16 +31,29 @@ struct Bench: ParsableCommand {
         return v.map { $0! }
     }
 
-    struct Timing: Encodable { let median_ms: Double; let min_ms: Double; let gflops: Double? }
+    /// `gflops`: FLOPs / median time; `gbps`: weight bytes the pass reads / median time (GB = 1e9 B).
+    struct Timing: Encodable { let median_ms: Double; let min_ms: Double; let gflops: Double?; var gbps: Double? = nil }
     struct Row: Encodable {
         let tokens: Int
         let forward: Timing, backward_gim: Timing, backward_plain: Timing, explain: Timing, knob_change: Timing
         let forward_gflop: Double, backward_gflop: Double
+        /// The process's peak RSS once this length was measured (lengths run in the order given).
+        var peak_rss_mb: Double? = nil
     }
     struct Output: Encodable {
         let model: String; let threads: Int; let load_ms: Double; let sgemm_gflops: Double
         let peak_rss_mb: Double; let rows: [Row]
         var pytorch: PyTorchResult?
+        /// Copy bandwidth of a large parallel memcpy (bytes read + written per second, as STREAM counts).
+        var memory_gbps: Double? = nil
+        /// How the projections are held ("file: Q4_K Q6_K", "float32", "float32 + Q4_1 forward").
+        var weights: String? = nil
+        var file_bytes: Int? = nil
+        /// Weight bytes held (projections, embedding, head), and read by one forward (projections +
+        /// the head) and one backward (the projections).
+        var weight_bytes: Int? = nil
+        var forward_weight_bytes: Int? = nil
+        var backward_weight_bytes: Int? = nil
     }
     struct PyTorchTiming: Codable { let median_ms: Double; let min_ms: Double }
     struct PyTorchRow: Codable { let forward: PyTorchTiming; let explain: PyTorchTiming; let explain_param_grads: PyTorchTiming }
@@ -74,9 +91,112 @@ struct Bench: ParsableCommand {
         return 2 * Double(n * n * n) / (median * 1e6)
     }
 
+    /// The machine's memory bandwidth: a 1 GiB buffer copied with memcpy split over the engine's
+    /// threads, median of the runs, counting bytes read + written (STREAM's convention for copy).
+    /// The buffers are freed afterwards (measured after the peak RSS was read).
+    func memoryGBps() -> Double {
+        let bytes = 1 << 30
+        let src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
+        let dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
+        defer { src.deallocate(); dst.deallocate() }
+        memset(src, 1, bytes)
+        memset(dst, 0, bytes)
+        let chunk = 1 << 20
+        let (median, _) = time {
+            Parallel.forEachRange(bytes / chunk) { r in
+                memcpy(dst + r.lowerBound * chunk, src + r.lowerBound * chunk, r.count * chunk)
+            }
+        }
+        return 2 * Double(bytes) / (median * 1e6)
+    }
+
+    /// What the weights are held as, the bytes held, and the weight bytes one forward (projections
+    /// and the whole head, for one position's logits) and one backward (the projections) read.
+    /// nil for models without `DecoderWeights` (GPT-2 folders).
+    static func weightTraffic(_ model: CausalLanguageModel) -> (storage: String, held: Int, forward: Int, backward: Int)? {
+        guard let w = (model as? DecoderModel)?.weights else { return nil }
+        var fileBytes = 0, f32 = 0, f32WithBlocks = 0
+        var encodings = Set<String>(), blockForward = false
+        for b in w.blocks {
+            for p in [b.qkv, b.o, b.gateUp, b.down] {
+                switch p.storage {
+                case .parts(let parts):
+                    for m in parts { fileBytes += m.byteCount; encodings.insert(m.encodingName) }
+                case .transposed(let wT, let q):
+                    f32 += wT.count * 4
+                    if let q { f32WithBlocks += wT.count * 4; blockForward = true; encodings.insert("\(q.encoding)".uppercased()) }
+                }
+            }
+        }
+        let head = w.output.byteCount
+        let separateHead = w.output === w.tokenEmbedding ? 0 : head
+        // Float32 projections that also keep the file's blocks for the forward: those blocks'
+        // bytes are what remains of the total.
+        let blockBytes = max(0, w.weightBytes - w.tokenEmbedding.byteCount - separateHead - fileBytes - f32)
+        let forward = fileBytes + (f32 - f32WithBlocks) + blockBytes + head
+        let backward = fileBytes + f32
+        let storage = fileBytes > 0 && f32 == 0 ? "file: " + encodings.sorted().joined(separator: " ")
+            : blockForward ? "float32 + " + encodings.sorted().joined(separator: " ") + " forward" : "float32"
+        return (storage, w.weightBytes, forward, backward)
+    }
+
+    /// The models to run: --model (each), then --models-dir's .gguf files by size; none = the default.
+    func modelPaths() throws -> [String] {
+        var paths = model
+        if let dir = modelsDir {
+            let fm = FileManager.default
+            guard let names = try? fm.contentsOfDirectory(atPath: dir) else {
+                throw ValidationError("cannot read --models-dir \(dir)")
+            }
+            func size(_ p: String) -> Int { ((try? fm.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.intValue ?? 0 }
+            let files = names.filter { $0.hasSuffix(".gguf") }.map { (dir as NSString).appendingPathComponent($0) }
+            guard !files.isEmpty else { throw ValidationError("no .gguf files in \(dir) (scripts/bench/make_big_ggufs.py writes them)") }
+            paths += files.sorted { size($0) < size($1) }
+        }
+        return paths
+    }
+
+    /// Runs `gim bench` once per model, each in a new process (each peak RSS is its own);
+    /// with --json, each child's object is printed on one line.
+    func runEach(_ paths: [String]) throws {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let me = FileManager.default.isExecutableFile(atPath: exe) ? exe : CommandLine.arguments[0]
+        var failed: [String] = []
+        for path in paths {
+            var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs)]
+            if json { args.append("--json") }
+            if comparePytorch { args.append("--compare-pytorch") }
+            if let python { args += ["--python", python] }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: me)
+            process.arguments = args
+            let pipe = Pipe()
+            if json { process.standardOutput = pipe }
+            if !json { print("== \(path)"); fflush(stdout) }
+            try process.run()
+            let data = json ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
+            process.waitUntilExit()
+            if process.terminationStatus != 0 {
+                failed.append("\(path) (exit \(process.terminationStatus))")
+                continue
+            }
+            if json {
+                let object = try JSONSerialization.jsonObject(with: data)
+                let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                FileHandle.standardOutput.write(line + Data("\n".utf8))
+            } else {
+                print("")
+            }
+        }
+        if !failed.isEmpty { throw ValidationError("bench failed for " + failed.joined(separator: ", ")) }
+    }
+
     func run() throws {
-        let bundle = try modelOptions.load()
+        let paths = try modelPaths()
+        if paths.count > 1 { return try runEach(paths) }
+        let bundle = try ModelBundle.load(path: paths.first ?? ModelBundle.defaultModelPath)
         let model = bundle.model
+        let traffic = Self.weightTraffic(model)
         let baseline = try bundle.inferredBaseline()
         // A long English text, cut to each length, so prompts are realistic token sequences.
         let text = String(repeating: "The quick brown fox jumps over the lazy dog while the old farmer watches from the porch, counting 12 sheep and 7 cows before dinner. ", count: 40)
@@ -85,8 +205,12 @@ struct Bench: ParsableCommand {
         var idsByLength: [String: [Int]] = [:]
         if !json {
             print("model \(bundle.name), OpenBLAS \(BLASRuntime.coreName) kernels, \(Parallel.threads) threads, load \(String(format: "%.0f", bundle.loadSeconds * 1000)) ms")
-            print("times in ms: median (min) of \(runs) runs after a warm-up\n")
-            print("tokens   forward          GIM backward     plain backward   explain          knob change      fwd GF/s  bwd GF/s")
+            if let t = traffic {
+                print(String(format: "weights %@: %.2f GB held; a forward reads %.2f GB of them, a backward %.2f GB",
+                             t.storage, Double(t.held) / 1e9, Double(t.forward) / 1e9, Double(t.backward) / 1e9))
+            }
+            print("times in ms: median (min) of \(runs) runs after a warm-up; GF/s = GFLOP/s, GB/s = weight bytes read per second\n")
+            print("tokens   forward          GIM backward     plain backward   explain          knob change      fwd GF/s  bwd GF/s  fwd GB/s  bwd GB/s   RSS MB")
         }
         for t in parsedLengths! {
             guard t <= min(allIDs.count, model.contextLength) else {
@@ -111,25 +235,56 @@ struct Bench: ParsableCommand {
                 _ = try session.attribute(baselineTokenID: baseline, settings: s)
             }
             let ff = model.forwardFLOPs(tokens: t), bf = model.backwardFLOPs(tokens: t)
-            let row = Row(tokens: t, forward: timing(fwd, flop: ff), backward_gim: timing(gimB, flop: bf),
-                          backward_plain: timing(plainB, flop: bf), explain: timing(full, flop: ff + bf),
-                          knob_change: timing(knob, flop: bf), forward_gflop: ff / 1e9, backward_gflop: bf / 1e9)
+            func timing(_ t: (Double, Double), flop: Double, bytes: Int?) -> Timing {
+                var x = self.timing(t, flop: flop)
+                x.gbps = bytes.map { Double($0) / (t.0 * 1e6) }
+                return x
+            }
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let (fb, bb) = (traffic?.forward, traffic?.backward)
+            let row = Row(tokens: t, forward: timing(fwd, flop: ff, bytes: fb), backward_gim: timing(gimB, flop: bf, bytes: bb),
+                          backward_plain: timing(plainB, flop: bf, bytes: bb),
+                          explain: timing(full, flop: ff + bf, bytes: traffic.map { $0.forward + $0.backward }),
+                          knob_change: timing(knob, flop: bf, bytes: bb), forward_gflop: ff / 1e9, backward_gflop: bf / 1e9,
+                          peak_rss_mb: Double(usage.ru_maxrss) / 1024)
             rows.append(row)
             if !json {
                 func cell(_ x: Timing) -> String { String(format: "%7.1f (%6.1f)", x.median_ms, x.min_ms).padding(toLength: 17, withPad: " ", startingAt: 0) }
                 print(String(format: "%6d   ", t) + cell(row.forward) + cell(row.backward_gim) + cell(row.backward_plain)
                       + cell(row.explain) + cell(row.knob_change)
-                      + String(format: "%8.1f  %8.1f", row.forward.gflops ?? 0, row.backward_gim.gflops ?? 0))
+                      + String(format: "%8.1f  %8.1f  %8.2f  %8.2f  %7.0f", row.forward.gflops ?? 0, row.backward_gim.gflops ?? 0,
+                               row.forward.gbps ?? 0, row.backward_gim.gbps ?? 0, row.peak_rss_mb ?? 0))
             }
         }
-        let sgemm = sgemmGFLOPs()
+        // The peak RSS is read before the rooflines' buffers (2 GiB for the memcpy) are allocated.
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let rss = Double(usage.ru_maxrss) / 1024
+        let sgemm = sgemmGFLOPs()
+        let bandwidth = memoryGBps()
         var output = Output(model: bundle.name, threads: Parallel.threads, load_ms: bundle.loadSeconds * 1000,
                             sgemm_gflops: sgemm, peak_rss_mb: rss, rows: rows)
+        output.memory_gbps = bandwidth
+        if let a = try? FileManager.default.attributesOfItem(atPath: bundle.path), a[.type] as? FileAttributeType == .typeRegular {
+            output.file_bytes = (a[.size] as? NSNumber)?.intValue
+        }
+        output.weights = traffic?.storage
+        output.weight_bytes = traffic?.held
+        output.forward_weight_bytes = traffic?.forward
+        output.backward_weight_bytes = traffic?.backward
         if !json {
-            print(String(format: "\nsgemm 1024³: %.1f GFLOP/s (roofline); peak RSS %.0f MB", sgemm, rss))
+            print(String(format: "\nsgemm 1024³: %.1f GFLOP/s (roofline); memcpy 1 GiB: %.1f GB/s read + written (roofline); peak RSS %.0f MB",
+                         sgemm, bandwidth, rss))
+            print("explain = forward + GIM backward, against both rooflines:")
+            for r in rows {
+                let gf = r.explain.gflops ?? 0
+                var line = String(format: "%6d tokens: %7.1f GFLOP/s = %3.0f%% of sgemm", r.tokens, gf, 100 * gf / sgemm)
+                if let gb = r.explain.gbps {
+                    line += String(format: ", %6.2f GB/s of weights = %3.0f%% of memcpy", gb, 100 * gb / bandwidth)
+                }
+                print(line)
+            }
         }
         if comparePytorch {
             let result = try runPyTorch(modelPath: bundle.path, ids: idsByLength, threads: Parallel.threads)
