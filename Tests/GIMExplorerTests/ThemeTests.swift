@@ -169,4 +169,33 @@ final class ThemeTests: XCTestCase {
         XCTAssertEqual(TerminalPalette.resolve(.heat(8), attributes: [], theme: .monochrome, depth: .truecolor),
                        TerminalStyle(), "the monochrome theme has no colours at any depth")
     }
+
+    /// fuzz-theme, crash-acf4b94b…: a table header whose name starts with a character no key can
+    /// start with aborted the process inside toml++ (an assertion in parse_key); now a ThemeError.
+    func testTableHeaderWithABadFirstCharacterIsAnError() throws {
+        let heat = "[heat]\npositive = \"#f00\"\nnegative = \"#00f\"\nneutral = \"#222\"\ntext_on_dark = \"#fff\"\ntext_on_light = \"#000\"\n"
+        for header in ["[&roles]", "[ &roles]", "[[&roles]]", "[[[roles]]]", "[\n", "[ \t+x]", "  [\u{00e9}]"] {
+            XCTAssertThrowsError(try ThemeLoader.parse(header + "\ntext = { fg = \"#fff\" }\n" + heat, name: "t", source: "/t.toml"), header) { error in
+                XCTAssertTrue("\(error)".contains("table name must start"), "\(header): \(error)")
+            }
+        }
+        // Valid files the check must not refuse: quoted names, '[' inside strings, comments and arrays.
+        let fine = """
+            description = '''
+            [&not a header]
+            '''
+            # [&comment]
+            [ roles ]
+            text = { fg = "#fff", bg = "default" } # [&x]
+            ["heat"]
+            positive = "#f00"
+            negative = "#00f"
+            neutral = "#222"
+            text_on_dark = "#fff"
+            text_on_light = "#000"
+            """
+        XCTAssertNoThrow(try ThemeLoader.parse(fine, name: "t", source: "/t.toml"))
+        XCTAssertNil(ThemeLoader.badTableHeader("a = [\n  [+1, 2],\n]\n[t]\n"))
+        XCTAssertNil(ThemeLoader.badTableHeader("s = \"\"\"\n[&x\n\"\"\"\n"))
+    }
 }
