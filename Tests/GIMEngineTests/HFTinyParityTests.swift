@@ -10,59 +10,14 @@ final class HFTinyParityTests: XCTestCase {
         Fixtures.repoRoot.appendingPathComponent("Tests/GIMEngineTests/Fixtures/hf/\(name)").path
     }
 
-    /// Checks one fixture; returns the worst relative differences (logits, attributions, gradients).
+    /// Checks one fixture (the same per-sequence checks as every family's, `FamilyParityTests.check`);
+    /// returns the worst relative differences (logits, attributions, gradients).
     func check(fixture: String, folder: String, expectedArchitecture: String) throws -> (Double, Double, Double) {
         let bundle = try ModelBundle.load(path: Self.folder(folder))
         XCTAssertEqual(bundle.model.architecture, expectedArchitecture)
         let fx = try Fixtures.json(fixture)
-        let sequences = fx["sequences"] as! [[String: Any]]
-        XCTAssertEqual(sequences.count, 3)
-        var worstLogit = 0.0, worstAttribution = 0.0, worstGradient = 0.0
-        var settingsSeen = Set<String>()
-        /// max |got − expected| / max |expected|
-        func relative(_ got: [Float], _ expected: [Float]) -> Double {
-            let scale = Double(expected.map(abs).max() ?? 0)
-            XCTAssertGreaterThan(scale, 0)
-            let diff = zip(got, expected).map { Double(abs($0 - $1)) }.max() ?? 0
-            return diff / scale
-        }
-        for s in sequences {
-            let ids = (s["token_ids"] as! [Any]).ints
-            let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
-            for (p, row) in (s["logits"] as! [[Any]]).map(\.floats).enumerated() {
-                let r = relative(try session.logits(at: p), row)
-                worstLogit = max(worstLogit, r)
-                XCTAssertLessThan(r, 1e-4, "\(folder) logits at \(p) for \(ids)")
-            }
-            for run in s["runs"] as! [[String: Any]] {
-                let name = run["setting"] as! String
-                settingsSeen.insert(name)
-                let settings = TinyParityTests.settings(run["settings"] as! [String: Any])
-                let target = (run["target_token_id"] as! NSNumber).intValue
-                let a = try session.attribute(targetTokenID: target,
-                                              targetPosition: (run["target_position"] as! NSNumber).intValue,
-                                              baselineTokenID: (run["baseline_token_id"] as! NSNumber).intValue,
-                                              settings: settings)
-                XCTAssertEqual(a.targetPosition, (run["target_index"] as! NSNumber).intValue)
-                let r = relative(a.values, (run["attributions"] as! [Any]).floats)
-                worstAttribution = max(worstAttribution, r)
-                XCTAssertLessThan(r, 1e-4, "\(folder) \(name) attributions for \(ids)")
-                let logit = (run["target_logit"] as! NSNumber).doubleValue
-                XCTAssertEqual(Double(a.targetLogit), logit, accuracy: 1e-4 * max(1, abs(logit)))
-
-                // The whole embedding gradient, not only its dot products.
-                let d = bundle.model.dim
-                var seed = [Float](repeating: 0, count: ids.count * d)
-                for j in 0..<d { seed[a.targetPosition * d + j] = bundle.model.outputHead.row(target)[j] }
-                let g = try session.backward(seed: seed, settings: settings)
-                let rg = relative(g, (run["embedding_grad"] as! [[Any]]).flatMap(\.floats))
-                worstGradient = max(worstGradient, rg)
-                XCTAssertLessThan(rg, 1e-4, "\(folder) \(name) embedding gradient for \(ids)")
-            }
-        }
-        XCTAssertTrue(settingsSeen.isSuperset(of: ["plain", "gim", "freeze_only", "temperature_only", "qkv_only"]))
-        print("\(folder): max relative diff vs PyTorch float64: logits \(worstLogit), attributions \(worstAttribution), embedding gradients \(worstGradient)")
-        return (worstLogit, worstAttribution, worstGradient)
+        XCTAssertEqual((fx["sequences"] as! [Any]).count, 3)
+        return try FamilyParityTests.check(bundle, section: fx, label: folder)
     }
 
     func testTinyGPT2MatchesReference() throws {
