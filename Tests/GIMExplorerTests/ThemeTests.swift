@@ -174,7 +174,7 @@ final class ThemeTests: XCTestCase {
     /// start with aborted the process inside toml++ (an assertion in parse_key); now a ThemeError.
     func testTableHeaderWithABadFirstCharacterIsAnError() throws {
         let heat = "[heat]\npositive = \"#f00\"\nnegative = \"#00f\"\nneutral = \"#222\"\ntext_on_dark = \"#fff\"\ntext_on_light = \"#000\"\n"
-        for header in ["[&roles]", "[ &roles]", "[[&roles]]", "[[[roles]]]", "[\n", "[ \t+x]", "  [\u{00e9}]"] {
+        for header in ["[&roles]", "[ &roles]", "[[&roles]]", "[[[roles]]]", "[\n", "[ \t+x]", "  [\u{00e9}]", "\u{FEFF}[=["] {
             XCTAssertThrowsError(try ThemeLoader.parse(header + "\ntext = { fg = \"#fff\" }\n" + heat, name: "t", source: "/t.toml"), header) { error in
                 XCTAssertTrue("\(error)".contains("table name must start"), "\(header): \(error)")
             }

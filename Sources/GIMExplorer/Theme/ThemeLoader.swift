@@ -102,7 +102,9 @@ public enum ThemeLoader {
             ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" || c == "\"" || c == "'"
         }
         func blank(_ j: Int) -> Bool { j < s.count && (s[j] == " " || s[j] == "\t") }
-        var i = 0, line = 1, lineStart = 0, atLineStart = true, depth = 0, inHeader = false
+        // toml++ skips a byte-order mark before the first line.
+        let bom = s.first == "\u{FEFF}" ? 1 : 0
+        var i = bom, line = 1, lineStart = bom, atLineStart = true, depth = 0, inHeader = false
         while i < s.count {
             let c = s[i]
             if c == "\n" { line += 1; lineStart = i + 1; atLineStart = true; i += 1; continue }
