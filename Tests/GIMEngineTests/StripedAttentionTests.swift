@@ -67,3 +67,47 @@ final class StripedAttentionTests: XCTestCase {
         XCTAssertLessThan(worst / scale, 1e-2, "worst \(worst), scale \(scale)")
     }
 }
+
+/// Long prompts keep only each block's input and the backward recomputes the block
+/// (`DecoderModel.keptActivationBudget`): the same numbers as keeping everything, bit for bit.
+final class CheckpointedForwardTests: XCTestCase {
+    override func tearDown() { DecoderModel.keptActivationBudget = 1 << 30 }
+
+    func testCheckpointedPassEqualsKeptPass() throws {
+        for family in ["gemma2", "qwen3", "phi3"] {
+            let folder = StripedAttentionTests.folder(family)
+            guard FileManager.default.fileExists(atPath: folder) else { throw XCTSkip("family fixtures missing") }
+            let model = try ModelBundle.load(path: folder).model
+            let tokens = (0..<40).map { ($0 * 29 + 5) % 300 }
+            func run() throws -> ([Float], [Float], [Float], [Float]?, Bool) {
+                let session = try ExplainSession(model: model, tokenIDs: tokens)
+                let gim = try session.attribute(targetTokenID: 9, baselineTokenID: 0, settings: .gim).values
+                let plain = try session.attribute(targetTokenID: 9, targetPosition: -5, baselineTokenID: 0, settings: .plain).values
+                let cache = session.cache as! DecoderForwardCache
+                return (try session.logits(at: 39), gim, plain, cache.componentOutput(.attentionOutput(layer: 1)), cache.checkpointed)
+            }
+            DecoderModel.keptActivationBudget = 1 << 30
+            let kept = try run()
+            DecoderModel.keptActivationBudget = 0
+            let checkpointed = try run()
+            XCTAssertFalse(kept.4)
+            XCTAssertTrue(checkpointed.4, family)
+            XCTAssertEqual(kept.0, checkpointed.0, "\(family) logits")
+            XCTAssertEqual(kept.1, checkpointed.1, "\(family) GIM attributions")
+            XCTAssertEqual(kept.2, checkpointed.2, "\(family) plain attributions")
+            XCTAssertEqual(kept.3, checkpointed.3, "\(family) attention output")
+        }
+    }
+
+    /// The figure a long prompt is checked against grows linearly, and checkpointing keeps it
+    /// near T·D per layer: SmolLM2's shape at 4096 tokens needs well under 1 GB of activations.
+    func testActivationMemoryIsLinearInLength() throws {
+        let c = DecoderConfig(vocabSize: 49152, dim: 576, layers: 30, heads: 9, kvHeads: 3, headDim: 64, ffnDim: 1536,
+                              ropeBase: 100000, contextLength: 8192)
+        let at = [512, 1024, 2048, 4096, 8192].map { c.activationBytes(tokens: $0) }
+        XCTAssertLessThan(at[3], 900_000_000, "4096 tokens: \(at[3]) bytes")
+        XCTAssertLessThan(Double(at[4]) / Double(at[3]), 2.3)
+        XCTAssertGreaterThan(c.keptBytes(tokens: 4096), DecoderModel.keptActivationBudget)
+        XCTAssertLessThan(c.keptBytes(tokens: 1024), DecoderModel.keptActivationBudget)
+    }
+}

@@ -21,6 +21,8 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
     let attentionScratch: AttentionBackwardScratch
     /// [T, D] gradient at the input of a post-norm (`postNorms` only).
     let dPostNorm: FloatBuffer?
+    /// One layer's activations recomputed for a checkpointed forward pass (made on first use).
+    private var work: DecoderLayerCache?
 
     public init(model: DecoderModel, length: Int) {
         self.model = model
@@ -56,7 +58,7 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
                          dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let lw = w.blocks[l], lc = cache.layers[l]
+            let lw = w.blocks[l], lc = layer(l, of: cache)
             observer?(.blockOutput(layer: l), dx.pointer, d)
 
             // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
@@ -101,6 +103,15 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
         // xIn of the first block = e · embeddingScale.
         if c.embeddingScale != 1 { for i in 0..<r * d { dx[i] *= c.embeddingScale } }
         return dx
+    }
+
+    /// Layer l's activations: kept by the forward, or recomputed from its input into `work`.
+    private func layer(_ l: Int, of cache: DecoderForwardCache) -> DecoderLayerCache {
+        guard cache.checkpointed, let recompute = cache.recompute else { return cache.layers[l] }
+        if work == nil { work = DecoderLayerCache(model.config, rows: t) }
+        work!.xIn.copy(from: cache.layerInputs[l])
+        recompute(l, work!)
+        return work!
     }
 
     /// The gradient at a post-norm's input from the gradient `dy` at its output (rows < r), or

@@ -153,6 +153,36 @@ public struct DecoderConfig: Sendable, Codable, Equatable {
     }
 }
 
+extension DecoderConfig {
+    /// Floats one layer's `DecoderLayerCache` holds per row.
+    var layerFloatsPerRow: Int {
+        let c = self
+        var perRow = 2 * c.dim + c.qkvDim + c.attnDim + 2 * c.ffnDim + 2      // xIn, xMid, qkv, ctx, gate|up, 1/rms ×2
+        if c.qkNorm { perRow += (c.heads + c.kvHeads) * (c.headDim + 1) }
+        if c.postNorms { perRow += 2 * c.dim + 2 }
+        return perRow
+    }
+
+    /// Bytes every layer's activations take for `t` tokens when all are kept.
+    func keptBytes(tokens t: Int) -> Int { 4 * t * layers * layerFloatsPerRow }
+
+    /// Bytes a forward pass keeps and a backward needs for `t` tokens (activations and scratch,
+    /// not weights): linear in t, since the attention keeps nothing [T, T]; with checkpointing,
+    /// each layer's input plus one layer's activations.
+    public func activationBytes(tokens t: Int) -> Int {
+        let c = self
+        let perRowKept = keptBytes(tokens: t) > DecoderModel.keptActivationBudget
+            ? c.layers * c.dim + 2 * layerFloatsPerRow + c.dim                // inputs, the forward's and the backward's work, its output
+            : c.layers * layerFloatsPerRow
+        let kept = perRowKept + 3 * c.dim + 1                                 // + e, xOut, hidden
+        let backward = 2 * c.dim + 3 * c.ffnDim + c.attnDim + c.qkvDim + 2 * c.heads * c.headDim + (c.postNorms ? c.dim : 0)
+        let forwardScratch = c.dim + c.ffnDim
+        let stripes = CausalAttention.backwardScratchFloats(tokens: t) * Parallel.threads
+        return 4 * (t * (kept + backward + forwardScratch) + stripes)
+    }
+
+}
+
 /// The activation of a gated MLP, `down(act(gate) ⊙ up)`.
 public enum GatedActivation: String, Sendable, Codable {
     /// SwiGLU: silu(g) = g·σ(g) (Llama, Qwen, Mistral, Phi-3).

@@ -58,7 +58,15 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
     public let tokens: [Int]
     /// [T, D] token embedding rows: the `e` of the attribution (before anything else in the model).
     public let embeddings: FloatBuffer
+    /// Per layer, everything its backward needs; empty when `checkpointed`.
     public let layers: [DecoderLayerCache]
+    /// When `checkpointed`: per layer, only the block's input [T, D]; the backward recomputes the
+    /// block from it (`recompute`). Long prompts keep this, so memory stays near T·D per layer.
+    public let layerInputs: [FloatBuffer]
+    public var checkpointed: Bool { layers.isEmpty }
+    /// Recomputes layer l's activations into a cache of T rows whose xIn holds the layer's input
+    /// (checkpointed passes only).
+    let recompute: ((Int, DecoderLayerCache) -> Void)?
     /// [T, D] residual stream after the last block (input of output_norm).
     public let xOut: FloatBuffer
     /// [T] 1/rms of each row of xOut.
@@ -67,16 +75,31 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
     public let hidden: FloatBuffer
     let ropes: DecoderRoPE
 
-    init(config c: DecoderConfig, tokens: [Int]) {
+    /// `recompute` nil keeps every layer's activations; given, only the layers' inputs.
+    init(config c: DecoderConfig, tokens: [Int], recompute: ((Int, DecoderLayerCache) -> Void)? = nil) {
         config = c
         self.tokens = tokens
+        self.recompute = recompute
         let t = tokens.count
         embeddings = FloatBuffer(count: t * c.dim)
-        layers = (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t) }
+        layers = recompute == nil ? (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t) } : []
+        layerInputs = recompute == nil ? [] : (0..<c.layers).map { _ in FloatBuffer(count: t * c.dim) }
         xOut = FloatBuffer(count: t * c.dim)
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)
         ropes = DecoderRoPE(c, positions: t)
+    }
+
+    /// The input of layer l, [T, D].
+    func input(of l: Int) -> FloatBuffer { checkpointed ? layerInputs[l] : layers[l].xIn }
+
+    /// Layer l's activations: kept, or recomputed into a new cache.
+    func layer(_ l: Int) -> DecoderLayerCache {
+        if !checkpointed { return layers[l] }
+        let work = DecoderLayerCache(config, rows: length)
+        work.xIn.copy(from: layerInputs[l])
+        recompute!(l, work)
+        return work
     }
 
     public func componentOutput(_ site: GradientSite) -> [Float]? {
@@ -84,12 +107,14 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
         switch site {
         case .blockOutput(let l):
             // MLP output = residual after block l − residual between attention and MLP.
-            let after = l + 1 < layers.count ? layers[l + 1].xIn : xOut
-            return (0..<t * d).map { after[$0] - layers[l].xMid[$0] }
+            let after = l + 1 < config.layers ? input(of: l + 1) : xOut
+            let lc = layer(l)
+            return (0..<t * d).map { after[$0] - lc.xMid[$0] }
         case .attentionOutput(let l):
-            return (0..<t * d).map { layers[l].xMid[$0] - layers[l].xIn[$0] }
+            let lc = layer(l)
+            return (0..<t * d).map { lc.xMid[$0] - lc.xIn[$0] }
         case .headOutputs(let l):
-            return layers[l].ctx.array
+            return layer(l).ctx.array
         case .blockInput:
             return nil
         }
@@ -98,7 +123,8 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
     /// Bytes held by the cache (for memory reports).
     public var byteCount: Int {
         let perLayer = layers.first.map { l in l.buffers.reduce(0) { $0 + $1.count } } ?? 0
-        return 4 * (perLayer * layers.count + embeddings.count + xOut.count + invRmsOut.count + hidden.count)
+        let inputs = layerInputs.reduce(0) { $0 + $1.count }
+        return 4 * (perLayer * layers.count + inputs + embeddings.count + xOut.count + invRmsOut.count + hidden.count)
     }
 }
 

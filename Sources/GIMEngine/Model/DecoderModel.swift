@@ -46,20 +46,36 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> DecoderForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
-        try ForwardInput.requireMemory(activationBytes(tokens: tokens.count), tokens: tokens.count)
         let t = tokens.count, d = c.dim
-        let cache = DecoderForwardCache(config: c, tokens: tokens)
+        let checkpoint = c.keptBytes(tokens: t) > Self.keptActivationBudget
+        try ForwardInput.requireMemory(c.activationBytes(tokens: t), tokens: t)
+        let ropes = DecoderRoPE(c, positions: t)
+        // Long prompts keep only each block's input; the backward recomputes the block from it.
+        var recompute: ((Int, DecoderLayerCache) -> Void)?
+        if checkpoint {
+            // Scratch made once per pass (a session recomputes from one thread at a time).
+            let scratch = BlockScratch(c, rows: t), out = FloatBuffer(count: t * d)
+            recompute = { [self] l, work in
+                // work.xIn holds the layer's input: run the block again (its output is not needed).
+                blockForward(layer: l, work, output: out.pointer, scratch: scratch, sequences: 1, length: t,
+                             rope: ropes.table(c, layer: l))
+            }
+        }
+        let cache = DecoderForwardCache(config: c, tokens: tokens, recompute: recompute)
 
         // e = embed_tokens(ids): [T, D]; the residual stream starts at e · embeddingScale.
         try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
-        let x0 = cache.layers.first!.xIn
+        let x0 = cache.input(of: 0)
         x0.copy(from: cache.embeddings)
         if c.embeddingScale != 1 { for i in 0..<t * d { x0[i] *= c.embeddingScale } }
 
         let scratch = BlockScratch(c, rows: t)
+        let work = checkpoint ? DecoderLayerCache(c, rows: t) : nil
         for l in 0..<c.layers {
-            let out = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
-            blockForward(layer: l, cache.layers[l], output: out.pointer, scratch: scratch, sequences: 1, length: t,
+            let out = l + 1 < c.layers ? cache.input(of: l + 1) : cache.xOut
+            let lc = work ?? cache.layers[l]
+            if let work { work.xIn.copy(from: cache.layerInputs[l]) }
+            blockForward(layer: l, lc, output: out.pointer, scratch: scratch, sequences: 1, length: t,
                          rope: cache.ropes.table(c, layer: l))
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,
@@ -67,19 +83,11 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         return cache
     }
 
-    /// Bytes a forward pass keeps and a backward needs for `t` tokens (activations and scratch,
-    /// not weights): linear in t, since the attention keeps nothing [T, T].
-    public func activationBytes(tokens t: Int) -> Int {
-        let c = config
-        var perRow = 2 * c.dim + c.qkvDim + c.attnDim + 2 * c.ffnDim + 2      // xIn, xMid, qkv, ctx, gate|up, 1/rms ×2
-        if c.qkNorm { perRow += (c.heads + c.kvHeads) * (c.headDim + 1) }
-        if c.postNorms { perRow += 2 * c.dim + 2 }
-        let kept = c.layers * perRow + 3 * c.dim + 1                           // + e, xOut, hidden
-        let backward = 2 * c.dim + 3 * c.ffnDim + c.attnDim + c.qkvDim + 2 * c.heads * c.headDim + (c.postNorms ? c.dim : 0)
-        let forwardScratch = c.dim + c.ffnDim
-        let stripes = CausalAttention.backwardScratchFloats(tokens: t) * Parallel.threads
-        return 4 * (t * (kept + backward + forwardScratch) + stripes)
-    }
+    /// Above this many bytes of kept activations a forward keeps only each block's input and the
+    /// backward recomputes the block (one more forward per backward): SmolLM2 keeps everything up
+    /// to ~1,400 tokens, where a knob change is one backward; beyond, memory stays ~linear in T·D.
+    /// (Tests lower it to compare both paths; nothing else writes it.)
+    nonisolated(unsafe) public static var keptActivationBudget = 1 << 30
 
     /// Buffers a block's forward needs but the backward does not: the normalized input of a
     /// projection and the gated product. R = rows.
