@@ -195,7 +195,14 @@ final class ThemeTests: XCTestCase {
             text_on_light = "#000"
             """
         XCTAssertNoThrow(try ThemeLoader.parse(fine, name: "t", source: "/t.toml"))
-        XCTAssertNil(ThemeLoader.badTableHeader("a = [\n  [+1, 2],\n]\n[t]\n"))
-        XCTAssertNil(ThemeLoader.badTableHeader("s = \"\"\"\n[&x\n\"\"\"\n"))
+        // fuzz-theme, crash-20bee41d…: '}' where an array expects a value hit toml++'s assertion in parse_value.
+        for value in ["[\t}", "[1, }", "[\n# c\n}", "[[}]]"] {
+            XCTAssertThrowsError(try ThemeLoader.parse("[roles]\ntext = { fg = \(value) }\n" + heat, name: "t", source: "/t.toml"), value) { error in
+                XCTAssertTrue("\(error)".contains("'}' inside an array"), "\(value): \(error)")
+            }
+        }
+        XCTAssertNil(ThemeLoader.tomlAssertion("a = { b = [1, 2], c = { d = [] } }\ne = [{ f = 1 }, { g = [2] }]\ns = \"[}\"\n"))
+        XCTAssertNil(ThemeLoader.tomlAssertion("a = [\n  [+1, 2],\n]\n[t]\n"))
+        XCTAssertNil(ThemeLoader.tomlAssertion("s = \"\"\"\n[&x\n\"\"\"\n"))
     }
 }

@@ -30,8 +30,8 @@ public enum ThemeLoader {
     static let heatKeys = ["positive", "negative", "neutral", "text_on_dark", "text_on_light"]
 
     public static func parse(_ text: String, name: String, source: String) throws -> Theme {
-        if let (line, column) = badTableHeader(text) {
-            throw ThemeError(source: source, reason: "line \(line), column \(column): a table name must start with a letter, a digit, '_', '-' or a quote")
+        if let (line, column, problem) = tomlAssertion(text) {
+            throw ThemeError(source: source, reason: "line \(line), column \(column): \(problem)")
         }
         let table: TOMLTable
         do {
@@ -91,12 +91,13 @@ public enum ThemeLoader {
         return Theme(name: name, summary: summary, source: source, roles: roles, heat: heat)
     }
 
-    /// Where a table header's name starts with a character no TOML key can start with (`[&roles]`),
-    /// as (line, column). toml++, the parser inside TOMLKit, asserts on that instead of reporting it
-    /// (parse_table_header calls parse_key, which assumes a key character): the assertion would abort
-    /// the explorer, so the case is found here first (fuzz-theme found it). Strings and comments are
-    /// skipped; a `[` counts as a header only at the start of a line outside any array value.
-    static func badTableHeader(_ text: String) -> (Int, Int)? {
+    /// The two kinds of malformed TOML on which toml++, the parser inside TOMLKit, asserts instead of
+    /// reporting an error (the assertion would abort the explorer; fuzz-theme found both), as (line,
+    /// column, problem): a table header whose name starts with a character no key can start with
+    /// (`[&roles]`: parse_table_header calls parse_key, which assumes a key character), and a `}` where
+    /// an array expects a value (`[ }`: parse_array calls parse_value on it). Strings and comments are
+    /// skipped; a `[` is a header only at the start of a line outside any value.
+    static func tomlAssertion(_ text: String) -> (Int, Int, String)? {
         let s = Array(text.unicodeScalars)
         func keyStart(_ c: Unicode.Scalar) -> Bool {
             ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" || c == "\"" || c == "'"
@@ -104,7 +105,8 @@ public enum ThemeLoader {
         func blank(_ j: Int) -> Bool { j < s.count && (s[j] == " " || s[j] == "\t") }
         // toml++ skips a byte-order mark before the first line.
         let bom = s.first == "\u{FEFF}" ? 1 : 0
-        var i = bom, line = 1, lineStart = bom, atLineStart = true, depth = 0, inHeader = false
+        var i = bom, line = 1, lineStart = bom, atLineStart = true, inHeader = false
+        var open: [Unicode.Scalar] = []  // the arrays and inline tables around this point, innermost last
         while i < s.count {
             let c = s[i]
             if c == "\n" { line += 1; lineStart = i + 1; atLineStart = true; i += 1; continue }
@@ -130,7 +132,7 @@ public enum ThemeLoader {
                     i += 1
                 }
                 if i < s.count && s[i] == "\n" { continue }
-            case "[" where first && depth == 0:
+            case "[" where first && open.isEmpty:
                 // As toml++ reads it: '[', blanks, a second '[' only right after the first, blanks, the
                 // name. A blank before the second '[' and an empty name ']' are errors it reports.
                 var j = i + 1
@@ -142,13 +144,16 @@ public enum ThemeLoader {
                     while blank(j) { j += 1 }
                 }
                 if !reported && j < s.count && s[j] != "]" && !keyStart(s[j]) {
-                    return (line, j - lineStart + 1)
+                    return (line, j - lineStart + 1, "a table name must start with a letter, a digit, '_', '-' or a quote")
                 }
                 inHeader = true
-            case "[":
-                depth += 1
+            case "[", "{":
+                open.append(c)
             case "]":
-                if inHeader { inHeader = false } else { depth = max(0, depth - 1) }
+                if inHeader { inHeader = false } else if open.last == "[" { open.removeLast() }
+            case "}":
+                if open.last == "[" { return (line, i - lineStart + 1, "'}' inside an array (expected a value or ']')") }
+                if open.last == "{" { open.removeLast() }
             default:
                 break
             }
