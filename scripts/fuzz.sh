@@ -21,8 +21,8 @@ declare -A max_len=([gguf]=200000 [tokenizer]=200000 [safetensors]=200000 [confi
 # TOMLKit (the theme reader's TOML library) leaks on every parse: TOMLTable.keys never frees the
 # array tableGetKeys mallocs, and TOMLTable(string:) never frees its error buffer (about 1 KB per
 # theme file; themes are read once at start). LeakSanitizer would stop the theme target on the
-# first input, so it is off there; crashes and memory errors are still caught.
-declare -A extra=([theme]="-detect_leaks=0")
+# first input (and report at exit), so it is off there; crashes and memory errors are still caught.
+declare -A asan=([theme]="detect_leaks=0")
 
 scratch="${GIM_FUZZ_SCRATCH:-.build-fuzz}"
 for t in "${targets[@]}"; do
@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
   work="$scratch/corpus-$t"
   mkdir -p "$work" "Tests/Fuzz/crashes/$t"
   echo "fuzzing $t for ${seconds}s (working corpus $work)"
-  "$bin/fuzz-$t" "$work" "Tests/Fuzz/corpus/$t" -max_total_time="$seconds" -max_len="${max_len[$t]}" \
-    -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 ${extra[$t]:-} -artifact_prefix="Tests/Fuzz/crashes/$t/" 2>&1 \
+  ASAN_OPTIONS="${asan[$t]:-${ASAN_OPTIONS:-}}" "$bin/fuzz-$t" "$work" "Tests/Fuzz/corpus/$t" -max_total_time="$seconds" \
+    -max_len="${max_len[$t]}" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix="Tests/Fuzz/crashes/$t/" 2>&1 \
     | grep -E "^#[0-9]+.*(pulse|DONE)|stat::|ERROR|SUMMARY|Done|Fatal|deadly|Test unit written" || true
 done
