@@ -10,6 +10,9 @@ int gim_keep_freed_memory(void) {
     int b = mallopt(M_TRIM_THRESHOLD, INT_MAX);
     return a && b;
 }
+
+int gim_release_free_memory(void) { return malloc_trim(0); }
 #else
 int gim_keep_freed_memory(void) { return 0; }
+int gim_release_free_memory(void) { return 0; }
 #endif

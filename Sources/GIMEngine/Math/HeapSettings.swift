@@ -12,4 +12,11 @@ public enum HeapSettings {
     /// Returns whether the allocator took the settings (false off glibc).
     @discardableResult
     public static func keepFreedMemory() -> Bool { gim_keep_freed_memory() != 0 }
+
+    /// Gives the freed memory kept by `keepFreedMemory` back to the system. With the heap never
+    /// trimmed, a process's RSS is the high-water mark of everything it ever held: one long
+    /// prompt (a 1024-token forward keeps ~2 GB) left a long-running explorer at that size for
+    /// good. Call it when a large working set has been dropped. Returns whether anything was freed.
+    @discardableResult
+    public static func releaseFreeMemory() -> Bool { gim_release_free_memory() != 0 }
 }

@@ -24,6 +24,9 @@ public final class AnalysisEngine {
     }
     private var evaluator: (key: FaithfulnessKey, evaluator: FaithfulnessEvaluator)?
     private var fixedFigures: (plain: PaneFaithfulness, random: PaneFaithfulness?)?
+    /// When a prompt longer than this is replaced, the freed memory goes back to the system
+    /// (its forward pass held hundreds of MB; a new one page-faults again, a few % of its time).
+    public static let releaseMemoryAfterTokens = 256
     /// Above this many positions leave-one-out (O(n²) token-forwards) is skipped.
     public static let leaveOneOutLimit = 64
     /// Stacked token rows per batched faithfulness forward (at least one input per call).
@@ -40,9 +43,14 @@ public final class AnalysisEngine {
             let ids = bundle.encode(request.prompt)
             guard !ids.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
             // Free the old forward pass before the new one allocates (long prompts take gigabytes).
+            let oldLength = session?.tokenIDs.count ?? 0
             session = nil
             sessionPrompt = nil
             plainCache = nil
+            // `gim` keeps freed memory for reuse (HeapSettings.keepFreedMemory), so without this
+            // the explorer's RSS stayed at the largest prompt ever attributed (the soak test saw
+            // 2.6 GB held while attributing 5 tokens). Short prompts keep the fast reuse.
+            if oldLength > Self.releaseMemoryAfterTokens { HeapSettings.releaseFreeMemory() }
             let s = try ExplainSession(model: bundle.model, tokenIDs: ids)
             session = s
             sessionPrompt = request.prompt
