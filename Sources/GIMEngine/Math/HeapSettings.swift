@@ -15,7 +15,7 @@ public enum HeapSettings {
 
     /// Gives the freed memory kept by `keepFreedMemory` back to the system. With the heap never
     /// trimmed, a process's RSS is the high-water mark of everything it ever held: one long
-    /// prompt (a 1024-token forward keeps ~2 GB) left a long-running explorer at that size for
+    /// prompt's forward and backward (gigabytes) left a long-running explorer at that size for
     /// good. Call it when a large working set has been dropped. Returns whether anything was freed.
     @discardableResult
     public static func releaseFreeMemory() -> Bool { gim_release_free_memory() != 0 }
