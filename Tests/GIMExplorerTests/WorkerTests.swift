@@ -91,14 +91,15 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(finished.last, 6, "the newest request is always answered")
         XCTAssertLessThan(finished.count, 6, "requests waiting behind a running one are coalesced")
 
-        worker.submit(AnalysisRequest(id: 7, prompt: String(repeating: "word ", count: 1500)))
+        // Longer than the model's context (8192 tokens): refused with a message, not computed.
+        worker.submit(AnalysisRequest(id: 7, prompt: String(repeating: "word ", count: 9000)))
         // Faithfulness figures of request 6 may still arrive first.
         events = []
         while !events.contains(where: { if case .faithfulnessFinished = $0 { false } else { true } }) && Date() < deadline + 30 {
             events += worker.waitForEvents(timeout: 30).filter { if case .faithfulnessFinished = $0 { false } else { true } }
         }
         guard case .analysisFailed(7, let message)? = events.first else { return XCTFail("expected a failure, got \(events)") }
-        XCTAssertTrue(message.contains("at most"), message)
+        XCTAssertTrue(message.contains("context holds"), message)
     }
 
     func testAMissingModelIsReported() {
