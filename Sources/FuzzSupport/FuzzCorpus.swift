@@ -24,6 +24,14 @@ public enum FuzzCorpus {
         Array(FileManager.default.contents(atPath: path) ?? Data())
     }
 
+    /// Regression mode of a fuzz target: every input named on the command line (directories
+    /// expanded) through `exercise`, then "NAME: N inputs[, DETAIL], no crash".
+    public static func replay(_ name: String, detail: String? = nil, _ exercise: ([UInt8]) -> Void) {
+        let inputs = files(CommandLine.arguments.dropFirst())
+        for file in inputs { exercise(read(file)) }
+        print("\(name): \(inputs.count) inputs, \(detail.map { $0 + ", " } ?? "")no crash")
+    }
+
     /// libFuzzer's input as bytes (it passes a null pointer for the empty input).
     public static func bytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
         guard let data, size > 0 else { return [] }

@@ -51,8 +51,6 @@ struct FuzzConfigRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzConfigInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseConfig(FuzzCorpus.read(file)) }
-        print("fuzz-config: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-config", exerciseConfig)
     }
 }

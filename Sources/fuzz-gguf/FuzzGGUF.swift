@@ -43,8 +43,6 @@ struct FuzzGGUFRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzGGUFInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseGGUF(FuzzCorpus.read(file)) }
-        print("fuzz-gguf: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-gguf", exerciseGGUF)
     }
 }

@@ -117,8 +117,6 @@ struct FuzzInputRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzInputInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseInput(FuzzCorpus.read(file)) }
-        print("fuzz-input: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-input", exerciseInput)
     }
 }

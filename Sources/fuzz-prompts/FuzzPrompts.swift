@@ -46,8 +46,6 @@ struct FuzzPromptsRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzPromptsInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exercisePrompts(FuzzCorpus.read(file)) }
-        print("fuzz-prompts: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-prompts", exercisePrompts)
     }
 }

@@ -57,8 +57,6 @@ struct FuzzSafeTensorsRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzSafeTensorsInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseSafeTensors(FuzzCorpus.read(file)) }
-        print("fuzz-safetensors: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-safetensors", exerciseSafeTensors)
     }
 }

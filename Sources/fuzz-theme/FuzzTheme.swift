@@ -45,8 +45,6 @@ struct FuzzThemeRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzThemeInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseTheme(FuzzCorpus.read(file)) }
-        print("fuzz-theme: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-theme", exerciseTheme)
     }
 }

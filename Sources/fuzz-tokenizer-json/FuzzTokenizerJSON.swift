@@ -61,8 +61,6 @@ struct FuzzTokenizerJSONRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzTokenizerJSONInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseTokenizerJSON(FuzzCorpus.read(file)) }
-        print("fuzz-tokenizer-json: \(files.count) inputs, no crash")
+        FuzzCorpus.replay("fuzz-tokenizer-json", exerciseTokenizerJSON)
     }
 }

@@ -111,8 +111,6 @@ struct FuzzTokenizerRegression {
         var argv = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv, { data, size in fuzzTokenizerInput(data, size) }))
         #endif
-        let files = FuzzCorpus.files(CommandLine.arguments.dropFirst())
-        for file in files { exerciseTokenizer(FuzzCorpus.read(file)) }
-        print("fuzz-tokenizer: \(files.count) inputs, \(fuzzSubjects.count) tokenizers, no crash")
+        FuzzCorpus.replay("fuzz-tokenizer", detail: "\(fuzzSubjects.count) tokenizers", exerciseTokenizer)
     }
 }
