@@ -131,7 +131,7 @@ final class ReducerTests: XCTestCase {
     }
 
     func testHugePasteIsCutWithAMessage() {
-        let (s, _) = press(fresh(), [.paste(String(repeating: "word ", count: 5000))])
+        let (s, _) = press(fresh(), [.paste(String(repeating: "word ", count: 8000))])
         XCTAssertEqual(s.editor.text.count, PromptEditor.maxCharacters)
         XCTAssertEqual(s.message?.isError, true)
     }

@@ -50,6 +50,22 @@ final class WorkerTests: XCTestCase {
         XCTAssertNotNil(other.forwardMilliseconds, "a new prompt runs the forward")
     }
 
+    func testAStaleRequestIsAbandonedAndTheForwardKept() throws {
+        let engine = try AnalysisEngine(bundle: bundle())
+        let always = Cancellation { true }
+        // A new prompt arrived while the forward ran: nothing is kept.
+        XCTAssertThrowsError(try engine.analyze(AnalysisRequest(id: 1, prompt: prompt), newPrompt: always)) {
+            XCTAssertTrue($0 is CancellationError, "\($0)")
+        }
+        // A knob change arrived while the backward ran: the forward is kept for the next request.
+        XCTAssertThrowsError(try engine.analyze(AnalysisRequest(id: 2, prompt: prompt), newRequest: always)) {
+            XCTAssertTrue($0 is CancellationError, "\($0)")
+        }
+        let next = try engine.analyze(AnalysisRequest(id: 3, prompt: prompt, settings: .gim014))
+        XCTAssertNil(next.forwardMilliseconds, "the forward of the abandoned request is reused")
+        XCTAssertEqual(next.targetID, 7042)
+    }
+
     func testTargetsAndFoilsByTextAndID() throws {
         let engine = try AnalysisEngine(bundle: bundle())
         let london = try engine.analyze(AnalysisRequest(id: 1, prompt: prompt, target: .text(" London"), foil: .argmax))

@@ -240,8 +240,9 @@ class Soak:
         self.actions["paste chars"] = self.actions.get("paste chars", 0) + len(text)
         if size > self.args.attribute_chars:
             # Pasted, shown and cut at the limit, but cleared before the debounce attributes it:
-            # since the 1024-token cap went, a 16384-character prompt (~5000 tokens) takes minutes
-            # to attribute on 2 cores, and a running attribution cannot be interrupted.
+            # since the 1024-token cap went, a 32768-character prompt (~8000 tokens) takes minutes
+            # to attribute on 2 cores (the next request interrupts it between layers, but the
+            # soak would spend its time in forwards).
             time.sleep(0.1)
             self.send("C-u")
             self.send("C-k")
@@ -545,7 +546,7 @@ def main():
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--warmup", type=float, default=120, help="seconds before RSS growth is measured")
     p.add_argument("--max-growth", type=float, default=5.0, help="allowed RSS growth after warm-up, %%")
-    p.add_argument("--max-chars", type=int, default=16384, help="PromptEditor.maxCharacters")
+    p.add_argument("--max-chars", type=int, default=32768, help="PromptEditor.maxCharacters")
     p.add_argument("--attribute-chars", type=int, default=3500,
                    help="pastes longer than this are cleared before they are attributed")
     p.add_argument("--seed", type=int, default=int(time.time()))

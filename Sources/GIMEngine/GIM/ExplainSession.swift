@@ -15,11 +15,13 @@ public final class ExplainSession: @unchecked Sendable {
     private let seed: FloatBuffer
     private var logitsCache: [Int: [Float]] = [:]
 
-    /// Runs the forward pass of `tokenIDs` (or of `embeddings`, [T, dim], when given).
-    public init(model: CausalLanguageModel, tokenIDs: [Int], embeddings: [Float]? = nil) throws {
+    /// Runs the forward pass of `tokenIDs` (or of `embeddings`, [T, dim], when given);
+    /// `cancellation` is polled between layers (throws `CancellationError`).
+    public init(model: CausalLanguageModel, tokenIDs: [Int], embeddings: [Float]? = nil,
+                cancellation: Cancellation? = nil) throws {
         self.model = model
         let start = DispatchTime.now()
-        cache = try model.forwardPass(tokenIDs, embeddings: embeddings)
+        cache = try model.forwardPass(tokenIDs, embeddings: embeddings, cancellation: cancellation)
         forwardSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         backward = model.makeBackward(length: tokenIDs.count)
         seed = FloatBuffer(count: tokenIDs.count * model.dim)
@@ -51,9 +53,10 @@ public final class ExplainSession: @unchecked Sendable {
     }
 
     /// GIM (or plain-gradient) attribution of the target logit at `targetPosition` to every prompt token.
-    /// `targetTokenID` nil = the argmax at that position.
+    /// `targetTokenID` nil = the argmax at that position. `cancellation` is polled between the
+    /// backward's layers (throws `CancellationError`; the session stays usable).
     public func attribute(targetTokenID: Int? = nil, targetPosition: Int = -1, foilTokenID: Int? = nil,
-                          baselineTokenID: Int, settings: GIMSettings) throws -> Attribution {
+                          baselineTokenID: Int, settings: GIMSettings, cancellation: Cancellation? = nil) throws -> Attribution {
         try settings.validate()
         let p = try resolvePosition(targetPosition)
         let logits = try logits(at: p)
@@ -64,7 +67,8 @@ public final class ExplainSession: @unchecked Sendable {
 
         let start = DispatchTime.now()
         BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
-        let grad = backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil)
+        let grad = try backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil,
+                                    cancellation: cancellation)
         let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineTokenID,
                                              embedding: model.tokenEmbedding, rows: cache.length, dim: model.dim)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -23,6 +23,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     /// The ordinary forward pass over `tokens`, keeping what the backward needs.
     /// `embeddings` ([T, dim]) replaces the token-embedding lookup when given.
     func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass
+    /// The same, polling `cancellation` between layers (throws `CancellationError`). The default
+    /// never polls (models whose forward is always quick need not implement it).
+    func forwardPass(_ tokens: [Int], embeddings: [Float]?, cancellation: Cancellation?) throws -> ForwardPass
     /// Raw logits at one position of a forward pass. [vocab]
     func logits(_ pass: ForwardPass, at position: Int) -> [Float]
     /// Scratch space for backward passes over prompts of `length` tokens.
@@ -55,12 +58,27 @@ extension ForwardPass {
 public protocol BackwardPass: AnyObject {
     /// `seed` is [T, dim], the gradient at the final normalized hidden states; rows at or after
     /// `rows` must be zero (causality lets the backward skip them). Returns the gradient at the
-    /// token embeddings, [T, dim], valid until the next call.
+    /// token embeddings, [T, dim], valid until the next call. `cancellation` is polled between
+    /// layers (throws `CancellationError`; the pass can run again afterwards).
     func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings: GIMSettings,
-             observer: GradientObserver?) -> FloatBuffer
+             observer: GradientObserver?, cancellation: Cancellation?) throws -> FloatBuffer
+}
+
+extension BackwardPass {
+    /// A backward nobody cancels.
+    @discardableResult
+    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings: GIMSettings,
+                    observer: GradientObserver? = nil) -> FloatBuffer {
+        // Cannot throw: only a cancellation throws.
+        try! run(pass, seed: seed, rows: rows, settings: settings, observer: observer, cancellation: nil)
+    }
 }
 
 extension CausalLanguageModel {
+    public func forwardPass(_ tokens: [Int], embeddings: [Float]?, cancellation: Cancellation?) throws -> ForwardPass {
+        try forwardPass(tokens, embeddings: embeddings)
+    }
+
     public func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float { 1 }
 
     /// Logits at `position` for several inputs of the same length, each given as embeddings

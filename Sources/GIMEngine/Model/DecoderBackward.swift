@@ -42,9 +42,8 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
     /// hidden states); rows at or after `rows` must be zero, which lets the causal backward skip them.
     /// Returns the gradient at `cache.embeddings`, [T, D] (a buffer owned by this object, valid until
     /// the next call).
-    @discardableResult
-    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
-                    observer: GradientObserver? = nil) -> FloatBuffer {
+    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings s: GIMSettings,
+                    observer: GradientObserver?, cancellation: Cancellation?) throws -> FloatBuffer {
         let c = model.config, w = model.weights
         let cache = pass as! DecoderForwardCache
         let d = c.dim, f = c.ffnDim
@@ -58,6 +57,7 @@ public final class DecoderBackward: BackwardPass, @unchecked Sendable {
                          dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            try cancellation.check()
             let lw = w.blocks[l], lc = layer(l, of: cache)
             observer?(.blockOutput(layer: l), dx.pointer, d)
 

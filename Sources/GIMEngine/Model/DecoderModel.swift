@@ -36,6 +36,9 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         try forward(tokens, embeddings: embeddings)
     }
+    public func forwardPass(_ tokens: [Int], embeddings: [Float]?, cancellation: Cancellation?) throws -> ForwardPass {
+        try forward(tokens, embeddings: embeddings, cancellation: cancellation)
+    }
     public func makeBackward(length: Int) -> BackwardPass { DecoderBackward(model: self, length: length) }
     public func forwardFLOPs(tokens: Int) -> Double { FLOPs.forward(config, tokens: tokens) }
     public func backwardFLOPs(tokens: Int) -> Double { FLOPs.backward(config, tokens: tokens) }
@@ -43,7 +46,8 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
     /// `embeddings` ([T, D]), when given, replaces the token-embedding lookup (finite-difference
     /// checks and perturbation tests feed modified inputs this way).
-    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> DecoderForwardCache {
+    /// `cancellation` is polled before each layer.
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil, cancellation: Cancellation? = nil) throws -> DecoderForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
         let t = tokens.count, d = c.dim
@@ -72,6 +76,7 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         let scratch = BlockScratch(c, rows: t)
         let work = checkpoint ? DecoderLayerCache(c, rows: t) : nil
         for l in 0..<c.layers {
+            try cancellation.check()
             let out = l + 1 < c.layers ? cache.input(of: l + 1) : cache.xOut
             let lc = work ?? cache.layers[l]
             if let work { work.xIn.copy(from: cache.layerInputs[l]) }

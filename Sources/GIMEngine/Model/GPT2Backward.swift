@@ -33,9 +33,8 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
     /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden`; rows at or after `rows`
     /// must be zero. Returns the gradient at `cache.embeddings` (the wte rows), [T, D], valid until
     /// the next call.
-    @discardableResult
-    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int? = nil, settings s: GIMSettings,
-                    observer: GradientObserver? = nil) -> FloatBuffer {
+    public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings s: GIMSettings,
+                    observer: GradientObserver?, cancellation: Cancellation?) throws -> FloatBuffer {
         let c = model.config, w = model.weights
         let cache = pass as! GPT2ForwardCache
         let d = c.dim, f = c.ffnDim
@@ -48,6 +47,7 @@ public final class GPT2Backward: BackwardPass, @unchecked Sendable {
                            invStd: cache.invStdOut.pointer, dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            try cancellation.check()
             let lw = w.layers[l], lc = cache.layers[l]
             observer?(.blockOutput(layer: l), dx.pointer, d)
 

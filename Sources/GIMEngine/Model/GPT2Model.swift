@@ -36,6 +36,9 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     public func forwardPass(_ tokens: [Int], embeddings: [Float]?) throws -> ForwardPass {
         try forward(tokens, embeddings: embeddings)
     }
+    public func forwardPass(_ tokens: [Int], embeddings: [Float]?, cancellation: Cancellation?) throws -> ForwardPass {
+        try forward(tokens, embeddings: embeddings, cancellation: cancellation)
+    }
     public func makeBackward(length: Int) -> BackwardPass { GPT2Backward(model: self, length: length) }
 
     /// Matrix FLOPs per token and layer: c_attn, attn.c_proj, c_fc, mlp.c_proj.
@@ -57,8 +60,9 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
     }
 
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
-    /// `embeddings` ([T, D]), when given, replaces the wte lookup (positions are still added).
-    public func forward(_ tokens: [Int], embeddings: [Float]? = nil) throws -> GPT2ForwardCache {
+    /// `embeddings` ([T, D]), when given, replaces the wte lookup (positions are still added);
+    /// `cancellation` is polled before each layer.
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil, cancellation: Cancellation? = nil) throws -> GPT2ForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
         let t = tokens.count, d = c.dim, f = c.ffnDim
@@ -73,6 +77,7 @@ public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
         let xn = FloatBuffer(count: t * d)      // [T, D] a LayerNorm's output
         let act = FloatBuffer(count: t * f)     // [T, F] gelu(fc)
         for (l, lw) in weights.layers.enumerated() {
+            try cancellation.check()
             let lc = cache.layers[l]
 
             // Attention block: xMid = xIn + c_proj(attention(c_attn(ln_1(xIn))))

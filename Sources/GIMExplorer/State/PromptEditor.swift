@@ -12,7 +12,7 @@ public struct PromptEditor: Equatable, Sendable {
     private var draft = ""
 
     /// Pasting a book must not make every keystroke slow (the engine takes up to the model's context).
-    public static let maxCharacters = 16_384
+    public static let maxCharacters = 32_768
     static let maxHistory = 200
 
     public init(text: String = "", history: [String] = []) {

@@ -37,7 +37,12 @@ public final class AnalysisEngine {
         baseline = try bundle.inferredBaseline()
     }
 
-    public func analyze(_ request: AnalysisRequest) throws -> AnalysisResult {
+    /// Answers `request`. `newPrompt` is polled between the forward's layers, `newRequest` between
+    /// the backwards' layers: a knob change on a long prompt abandons the stale backward but keeps
+    /// the forward it can reuse; a new prompt abandons both (throws `CancellationError`, and the
+    /// engine stays ready for the next request).
+    public func analyze(_ request: AnalysisRequest, newPrompt: Cancellation? = nil,
+                        newRequest: Cancellation? = nil) throws -> AnalysisResult {
         var forwardMilliseconds: Double?
         if session == nil || sessionPrompt != request.prompt {
             let ids = bundle.encode(request.prompt)
@@ -51,7 +56,7 @@ public final class AnalysisEngine {
             // the explorer's RSS stayed at the largest prompt ever attributed (the soak test saw
             // 2.6 GB held while attributing 5 tokens). Short prompts keep the fast reuse.
             if oldLength > Self.releaseMemoryAfterTokens { HeapSettings.releaseFreeMemory() }
-            let s = try ExplainSession(model: bundle.model, tokenIDs: ids)
+            let s = try ExplainSession(model: bundle.model, tokenIDs: ids, cancellation: newPrompt)
             session = s
             sessionPrompt = request.prompt
             forwardMilliseconds = s.forwardSeconds * 1000
@@ -69,7 +74,7 @@ public final class AnalysisEngine {
         if foilID == targetID { notes.append("the foil is the target itself: every attribution is 0") }
 
         let gim = try s.attribute(targetTokenID: targetID, targetPosition: position, foilTokenID: foilID,
-                                  baselineTokenID: baseline, settings: request.settings)
+                                  baselineTokenID: baseline, settings: request.settings, cancellation: newRequest)
         guard gim.isFinite else {
             throw ModelError.badInput("the attribution contains NaN or infinity (try less extreme knobs)")
         }
@@ -84,7 +89,7 @@ public final class AnalysisEngine {
             plainMilliseconds = gim.seconds * 1000
         } else {
             let plain = try s.attribute(targetTokenID: targetID, targetPosition: position, foilTokenID: foilID,
-                                        baselineTokenID: baseline, settings: .plain)
+                                        baselineTokenID: baseline, settings: .plain, cancellation: newRequest)
             guard plain.isFinite else { throw ModelError.badInput("the plain gradient contains NaN or infinity") }
             plainValues = plain.values
             plainMilliseconds = plain.seconds * 1000

@@ -108,10 +108,24 @@ public final class AttributionWorker: @unchecked Sendable {
             pending = nil
             let mine = generation
             condition.unlock()
+            // A long prompt takes seconds per pass: a newer request cancels this one between
+            // layers. A knob change (same prompt) keeps the forward, which it will reuse.
+            let newPrompt = Cancellation { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                return stopping || (generation != mine && pending.map { $0.prompt != request.prompt } ?? false)
+            }
+            let newRequest = Cancellation { [self] in
+                condition.lock()
+                defer { condition.unlock() }
+                return stopping || generation != mine
+            }
             let result: AnalysisResult
             do {
-                result = try engine.analyze(request)
+                result = try engine.analyze(request, newPrompt: newPrompt, newRequest: newRequest)
                 post(.analysisFinished(result))
+            } catch is CancellationError {
+                continue
             } catch {
                 post(.analysisFailed(requestID: request.id, message: "\(error)"))
                 continue
