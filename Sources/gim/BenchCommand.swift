@@ -17,11 +17,14 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print JSON.") var json = false
     @Flag(name: .long, help: "Also time the PyTorch reference (scripts/bench/bench_pytorch.py) on the same tokens and print ours/theirs.")
     var comparePytorch = false
+    @Option(name: .long, parsing: .unconditional, help: "Longest prompt given to PyTorch with --compare-pytorch: its reference keeps every layer's T × T attention for autograd (~14 GB at 2048 tokens on SmolLM2, 4x that at 4096).")
+    var pytorchMaxTokens = 2048
     @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else .venv/bin/python of the repository as scripts/bench/setup-pytorch.sh creates it, else python3).")
     var python: String?
 
     func validate() throws {
         guard (3...100).contains(runs) else { throw ValidationError("--runs must be between 3 and 100") }
+        guard pytorchMaxTokens > 0 else { throw ValidationError("--pytorch-max-tokens must be positive") }
         guard parsedLengths != nil else { throw ValidationError("--lengths must be positive integers, e.g. 8,32,128") }
     }
 
@@ -57,7 +60,13 @@ struct Bench: ParsableCommand {
     }
     struct PyTorchTiming: Codable { let median_ms: Double; let min_ms: Double }
     struct PyTorchRow: Codable { let forward: PyTorchTiming; let explain: PyTorchTiming; let explain_param_grads: PyTorchTiming }
-    struct PyTorchResult: Codable { let torch: String; let threads: Int; let load_s: Double; let rows: [String: PyTorchRow] }
+    struct PyTorchResult: Codable {
+        let torch: String; let threads: Int; let load_s: Double; let rows: [String: PyTorchRow]
+        /// The PyTorch process's peak RSS (reached at its longest prompt).
+        var peak_rss_mb: Double?
+        /// Lengths not given to PyTorch (above --pytorch-max-tokens).
+        var skipped_lengths: [Int]?
+    }
 
     /// Runs `body` once to warm up, then `runs` times; returns (median, min) in milliseconds.
     func time(_ body: () throws -> Void) rethrows -> (Double, Double) {
@@ -165,7 +174,7 @@ struct Bench: ParsableCommand {
         for path in paths {
             var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs)]
             if json { args.append("--json") }
-            if comparePytorch { args.append("--compare-pytorch") }
+            if comparePytorch { args += ["--compare-pytorch", "--pytorch-max-tokens", String(pytorchMaxTokens)] }
             if let python { args += ["--python", python] }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: me)
@@ -287,9 +296,12 @@ struct Bench: ParsableCommand {
             }
         }
         if comparePytorch {
-            let result = try runPyTorch(modelPath: bundle.path, ids: idsByLength, threads: Parallel.threads)
+            let given = idsByLength.filter { $0.value.count <= pytorchMaxTokens }
+            var result = try runPyTorch(modelPath: bundle.path, ids: given, threads: Parallel.threads)
+            let skipped = parsedLengths!.filter { $0 > pytorchMaxTokens }
+            if !skipped.isEmpty { result.skipped_lengths = skipped }
             output.pytorch = result
-            if !json { printComparison(rows, result) }
+            if !json { printComparison(rows, result, ourRSS: rss) }
         }
         if json { try printJSON(output) }
     }
@@ -331,7 +343,7 @@ struct Bench: ParsableCommand {
         return try JSONDecoder().decode(PyTorchResult.self, from: data)
     }
 
-    func printComparison(_ rows: [Row], _ py: PyTorchResult) {
+    func printComparison(_ rows: [Row], _ py: PyTorchResult, ourRSS: Double) {
         print("\nPyTorch \(py.torch) reference, \(py.threads) threads, same tokens, median ms (ours / theirs = speed-up):")
         print("tokens   forward (ours/torch)        explain (ours/torch)        explain vs torch with parameter grads")
         for r in rows {
@@ -341,6 +353,13 @@ struct Bench: ParsableCommand {
             }
             print(String(format: "%6d   ", r.tokens) + cell(r.forward.median_ms, p.forward.median_ms)
                   + cell(r.explain.median_ms, p.explain.median_ms) + cell(r.explain.median_ms, p.explain_param_grads.median_ms))
+        }
+        if let skipped = py.skipped_lengths {
+            print("not given to PyTorch (above --pytorch-max-tokens \(pytorchMaxTokens)): " + skipped.map(String.init).joined(separator: ", "))
+        }
+        if let theirs = py.peak_rss_mb {
+            print(String(format: "peak RSS: ours %.0f MB, PyTorch %.0f MB (%.1fx ours); PyTorch's load (GGUF dequantised by gguf-py): %.1f s",
+                         ourRSS, theirs, theirs / ourRSS, py.load_s))
         }
     }
 }

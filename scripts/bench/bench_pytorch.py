@@ -11,7 +11,7 @@ ids.json: {"8": [..8 ids..], "32": [...], ...}. Times: median and min of `runs` 
                only: weights do not require grad), GIM default knobs
   explain_param_grads  the same with parameter gradients on, as the gim-explain package runs
 """
-import argparse, json, os, statistics, sys, time
+import argparse, json, os, resource, statistics, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 import torch  # noqa: E402
@@ -67,6 +67,8 @@ def main():
         out["rows"][n] = {"forward": timed(forward, args.runs), "explain": timed(explain, args.runs),
                           "explain_param_grads": timed(explain_param_grads, max(3, args.runs // 2))}
         print(f"pytorch {n} tokens done", file=sys.stderr)
+    # Linux reports ru_maxrss in KiB: the process's peak, reached at the longest prompt.
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     json.dump(out, sys.stdout)
 
 
