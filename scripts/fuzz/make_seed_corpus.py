@@ -2,7 +2,7 @@
 files with tokenizer metadata, one per weight encoding, written with gguf-py; and text seeds
 for the tokenizer taken from the tokenizer fixture.
 
-Run: /work/venv/bin/python scripts/fuzz/make_seed_corpus.py
+Run: .venv/bin/python scripts/fuzz/make_seed_corpus.py
 """
 import json, pathlib
 import numpy as np

@@ -1,7 +1,7 @@
 """Checks a folder written by `gim convert` with transformers and tokenizers.
 
     gim convert --model models/SmolLM2-135M-Instruct.Q4_1.gguf --out /tmp/smollm2-hf
-    /work/venv/bin/python scripts/reference/check_converted_folder.py /tmp/smollm2-hf \
+    .venv/bin/python scripts/reference/check_converted_folder.py /tmp/smollm2-hf \
         [--gguf models/SmolLM2-135M-Instruct.Q4_1.gguf] [--gim .build/debug/gim]
 
 1. transformers loads the folder (AutoModelForCausalLM, AutoTokenizer) in float32;

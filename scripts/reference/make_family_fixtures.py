@@ -1,6 +1,6 @@
 """Tiny random models of every family, as Hugging Face folders and GGUF files, with float64 GIM references.
 
-    /work/main/.venv/bin/python scripts/reference/make_family_fixtures.py [--out DIR] [--only a,b]
+    .venv/bin/python scripts/reference/make_family_fixtures.py [--out DIR] [--only a,b]
 
 Deterministic (seeded) and offline. For each family below it writes
 Tests/GIMEngineTests/Fixtures/families/<name>/:

@@ -1,6 +1,6 @@
 """Writes the JSON fixtures the Swift tests (Tests/GIMEngineTests) compare against.
 
-    /work/venv/bin/python scripts/reference/make_fixtures.py [--model PATH] [--out DIR]
+    .venv/bin/python scripts/reference/make_fixtures.py [--model PATH] [--out DIR]
 
 One run (the GGUF is loaded once through transformers, ~20-40 s on 2 cores) writes:
   tokenizer_smollm2.json  golden token ids (real SmolLM2 pipeline: Digits + ByteLevel + BPE)

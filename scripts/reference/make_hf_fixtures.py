@@ -1,6 +1,6 @@
 """Writes the Hugging Face model-folder fixtures the Swift tests read (Tests/GIMEngineTests).
 
-    /work/venv/bin/python scripts/reference/make_hf_fixtures.py [--out DIR]
+    .venv/bin/python scripts/reference/make_hf_fixtures.py [--out DIR]
 
 One run (a few seconds, no network) writes, under Tests/GIMEngineTests/Fixtures/:
 
