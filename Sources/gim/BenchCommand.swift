@@ -208,7 +208,7 @@ struct Bench: ParsableCommand {
         let traffic = Self.weightTraffic(model)
         let baseline = try bundle.inferredBaseline()
         // A long English text, cut to each length, so prompts are realistic token sequences.
-        let text = String(repeating: "The quick brown fox jumps over the lazy dog while the old farmer watches from the porch, counting 12 sheep and 7 cows before dinner. ", count: 40)
+        let text = String(repeating: "The quick brown fox jumps over the lazy dog while the old farmer watches from the porch, counting 12 sheep and 7 cows before dinner. ", count: 320)
         let allIDs = bundle.encode(text)
         var rows: [Row] = []
         var idsByLength: [String: [Int]] = [:]
