@@ -63,5 +63,5 @@ let package = Package(
             exclude: ["Snapshots"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -145,6 +145,15 @@ void gim_pool_run(gim_pool_fn fn, void *context) {
         for (long p = 0; p < parts; p++) fn(context, p, parts);
         return;
     }
+    // Read the size again now that it cannot change (gim_pool_set_size holds `busy`): a resize
+    // between the first read and the lock would otherwise publish parts for workers that have
+    // just retired, and this caller would wait for them forever.
+    parts = atomic_load(&size);
+    if (parts == 1) {
+        fn(context, 0, 1);
+        pthread_mutex_unlock(&busy);
+        return;
+    }
     long g = atomic_load_explicit(&generation, memory_order_relaxed);
     atomic_store_explicit(&generation, g + 1, memory_order_relaxed);  // odd: fields being written
     atomic_thread_fence(memory_order_release);

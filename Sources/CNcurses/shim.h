@@ -13,6 +13,13 @@
 #include <wchar.h>
 #include <ncursesw/ncurses.h>
 
+// The terminal's C globals, read through functions: Swift 6 refuses direct reads of C global
+// variables (shared mutable state to it). Only the thread that owns the `NcursesSurface` (not
+// Sendable, so it cannot leave its thread) calls ncurses.
+static inline WINDOW *gim_stdscr(void) { return stdscr; }
+static inline FILE *gim_stdout(void) { return stdout; }
+static inline FILE *gim_stdin(void) { return stdin; }
+
 // Video attributes.
 static inline attr_t gim_attr_normal(void) { return A_NORMAL; }
 static inline attr_t gim_attr_bold(void) { return A_BOLD; }

@@ -181,7 +181,7 @@ struct Bench: ParsableCommand {
             process.arguments = args
             let pipe = Pipe()
             if json { process.standardOutput = pipe }
-            if !json { print("== \(path)"); fflush(stdout) }
+            if !json { print("== \(path)"); flushStandardOutput() }
             try process.run()
             let data = json ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
             process.waitUntilExit()

@@ -53,8 +53,7 @@ struct Explore: ParsableCommand {
         // The terminal is restored by now. Leave at once with _exit: the attribution worker may
         // still be inside a long OpenBLAS call (it is given 3 s to stop), and exit()'s library
         // destructors (OpenBLAS shuts its thread pool down) would race with it.
-        fflush(stdout)
-        fflush(stderr)
+        flushStandardOutput()
         _exit(status)
     }
 }

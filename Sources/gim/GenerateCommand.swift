@@ -36,7 +36,7 @@ struct Generate: ParsableCommand {
                 pending += bundle.tokenizer.decodeBytes([next])
                 let n = completeUTF8Prefix(pending)
                 print(String(decoding: pending[..<n], as: UTF8.self), terminator: "")
-                fflush(stdout)
+                flushStandardOutput()
                 pending.removeFirst(n)
             }
         }

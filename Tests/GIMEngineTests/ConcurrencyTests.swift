@@ -7,14 +7,17 @@ import XCTest
 ///
 /// - The fork-join pool (`CKernels/thread_pool.c` through `Parallel`) is one global job slot: a
 ///   second thread calling it while a job runs, or a part calling it again, runs every part
-///   itself, in order. Resizing happens between jobs, never during one.
+///   itself, in order; parts write disjoint memory. A resize from any thread waits for the job
+///   in flight.
 /// - A model is read-only after loading: sessions on different threads may share it; each
-///   `ExplainSession` belongs to one thread at a time.
+///   `ExplainSession` (not Sendable) belongs to one thread. A forward pass is read-only once
+///   made, except the scratch a checkpointed pass recomputes blocks in, which is behind a lock.
 /// - The tokenizer's piece cache is guarded by its lock; `FaithfulnessEvaluator` serialises its
-///   calls with its lock.
+///   calls with its lock; `Locked` values (the test knobs, the note handler) by theirs.
 final class ConcurrencyTests: XCTestCase {
-    /// Runs `body(0..<n)` on n threads started together; returns when all have finished.
-    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Runs `body(0..<n)` on n threads started together; returns when all have finished (fails
+    /// the test if they have not after `timeout` seconds).
+    func onThreads(_ n: Int, timeout: TimeInterval = 900, _ body: @escaping @Sendable (Int) -> Void) {
         let start = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
         for i in 0..<n {
@@ -28,7 +31,7 @@ final class ConcurrencyTests: XCTestCase {
             t.start()
         }
         for _ in 0..<n { start.signal() }
-        done.wait()
+        XCTAssertEqual(done.wait(timeout: .now() + timeout), .success, "the \(n) threads finished within \(timeout) s")
     }
 
     func testThePoolFromTwoThreadsAtOnceAndNested() {
@@ -74,6 +77,92 @@ final class ConcurrencyTests: XCTestCase {
                 }
                 for (part, n) in visits.enumerated() where n > 200 {
                     failures.add("thread \(thread) size \(size): part \(part) ran \(n) times in 200 jobs")
+                }
+            }
+        }
+        failures.check()
+    }
+
+    /// `setThreads` from one thread while two others run jobs: a resize waits for the job in
+    /// flight, and a job never waits for workers a resize has just retired (it could before the
+    /// pool read its size again under its lock: the job then hung).
+    func testResizingThePoolWhileTwoThreadsRunJobs() {
+        let saved = Parallel.threads
+        defer { Parallel.setThreads(saved) }
+        let failures = Failures()
+        onThreads(3, timeout: 300) { thread in
+            if thread == 0 {
+                for k in 0..<300 {
+                    Parallel.setThreads([1, 3, 2, 4][k % 4])
+                    if k % 8 == 0 { usleep(50) }
+                }
+                return
+            }
+            let count = 1031
+            var out = [Int](repeating: -1, count: count)
+            for round in 0..<300 {
+                out.withUnsafeMutableBufferPointer { o in
+                    Parallel.forEachRange(count) { range in
+                        for i in range { o[i] = i &+ round &* 7 &+ thread }
+                    }
+                }
+                if let bad = (0..<count).first(where: { out[$0] != $0 &+ round &* 7 &+ thread }) {
+                    failures.add("thread \(thread) round \(round): element \(bad) is \(out[bad])")
+                    return
+                }
+            }
+        }
+        failures.check()
+    }
+
+    /// `Locked`: increments from four threads at once lose nothing; the test knobs and the note
+    /// handler built on it are read on three threads while a fourth writes them.
+    func testLockedValuesFromFourThreads() {
+        let counter = Locked(0)
+        let budget = DecoderModel.keptActivationBudget, stripe = CausalAttention.stripeRows
+        let failures = Failures()
+        onThreads(4) { thread in
+            for k in 0..<20_000 {
+                counter.withLock { $0 += 1 }
+                if thread == 0 {
+                    DecoderModel.keptActivationBudget = budget
+                    CausalAttention.stripeRows = stripe
+                    if k % 100 == 0 { HFCache.noteHandler = HFCache.noteHandler }
+                } else if DecoderModel.keptActivationBudget != budget || CausalAttention.stripeRows != stripe {
+                    failures.add("thread \(thread) read a knob that nobody set")
+                    return
+                }
+            }
+        }
+        XCTAssertEqual(counter.value, 80_000)
+        failures.check()
+    }
+
+    /// A checkpointed forward pass (only each block's input kept) shared by backwards on three
+    /// threads, each with its own `DecoderBackward`: every backward recomputes the blocks in the
+    /// pass's one scratch, which its lock gives to one of them at a time.
+    func testACheckpointedForwardPassSharedByBackwardsOnThreeThreads() throws {
+        let bundle = try ModelBundle.load(path: Self.tinyModel("llama3"))
+        let model = try XCTUnwrap(bundle.model as? DecoderModel)
+        let budget = DecoderModel.keptActivationBudget
+        DecoderModel.keptActivationBudget = 0
+        defer { DecoderModel.keptActivationBudget = budget }
+        let ids = bundle.encode("The capital of France is in Europe, one two three")
+        let pass = try model.forward(ids)
+        XCTAssertTrue(pass.checkpointed)
+        let t = ids.count, d = model.dim
+        let seed = FloatBuffer(count: t * d)  // read-only from here on
+        for i in 0..<d { seed[(t - 1) * d + i] = Float(i % 7) - 3 }
+        let settings: [GIMSettings] = [.gim, .plain]
+        let expected = settings.map { DecoderBackward(model: model, length: t).run(pass, seed: seed, settings: $0).array }
+        let failures = Failures()
+        onThreads(3) { thread in
+            let backward = DecoderBackward(model: model, length: t)  // owned by this thread
+            for round in 0..<4 {
+                let k = (thread + round) % settings.count
+                let got = backward.run(pass, seed: seed, settings: settings[k]).array
+                if !zip(got, expected[k]).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) }) {
+                    failures.add("thread \(thread) round \(round): the gradient differs")
                 }
             }
         }

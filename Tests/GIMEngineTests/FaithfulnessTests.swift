@@ -5,10 +5,11 @@ import XCTest
 /// by construction: logit[0] = Σ_{t ≤ position} e[t, 0], every other logit 0. Token id i has the
 /// one-dimensional embedding `values[i]`; token 0 (the baseline) is 0, so replacing position t by
 /// the baseline lowers the logit by exactly values[id_t].
-final class AdditiveModel: CausalLanguageModel, @unchecked Sendable {
+final class AdditiveModel: CausalLanguageModel, Sendable {
     let values: [Float]
     let tokenEmbedding: WeightMatrix
-    private(set) var batchCalls = 0
+    private let batchCallCount = Locked(0)
+    var batchCalls: Int { batchCallCount.value }
     init(values: [Float]) {
         self.values = values
         tokenEmbedding = WeightMatrix(float32: FloatBuffer(values), rows: values.count, cols: 1)
@@ -31,7 +32,7 @@ final class AdditiveModel: CausalLanguageModel, @unchecked Sendable {
     func forwardFLOPs(tokens: Int) -> Double { 0 }
     func backwardFLOPs(tokens: Int) -> Double { 0 }
     func batchLogits(tokens: [Int], embeddings batch: [[Float]], at position: Int) throws -> [[Float]] {
-        batchCalls += 1
+        batchCallCount.withLock { $0 += 1 }
         return batch.map { e in
             var l = [Float](repeating: 0, count: values.count)
             l[0] = e[0...position].reduce(0, +)

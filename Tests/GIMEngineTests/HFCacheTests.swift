@@ -205,7 +205,7 @@ final class HFCacheTests: XCTestCase {
         XCTAssertEqual(try HFCache.resolve(root + "/Owner/Name", environment: env), root + "/Owner/Name")
         let cwd = fm.currentDirectoryPath
         XCTAssertTrue(fm.changeCurrentDirectoryPath(root))
-        defer { fm.changeCurrentDirectoryPath(cwd) }
+        defer { _ = fm.changeCurrentDirectoryPath(cwd) }
         XCTAssertEqual(try HFCache.resolve("Owner/Name", environment: env), "Owner/Name")
         // Owner is a local folder: a missing path, left for the "not found" message.
         XCTAssertEqual(try HFCache.resolve("Owner/Missing", environment: env), "Owner/Missing")

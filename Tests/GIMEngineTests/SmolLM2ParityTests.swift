@@ -4,16 +4,12 @@ import XCTest
 /// The real default model against PyTorch/transformers on the same GGUF weights
 /// (fixtures from scripts/reference/make_fixtures.py).
 final class SmolLM2ParityTests: XCTestCase {
-    /// Loaded once for the whole test class: dequantizing takes a moment.
-    nonisolated(unsafe) static var shared: DecoderModel?
-
-    static func model() throws -> DecoderModel {
-        if let m = shared { return m }
-        let g = try GGUFFile(path: try Fixtures.defaultModelPath())
-        let m = DecoderModel(weights: try DecoderWeights(gguf: g))
-        shared = m
-        return m
+    /// Loaded once for the whole test class (a static let runs once): dequantizing takes a moment.
+    static let shared = Result {
+        DecoderModel(weights: try DecoderWeights(gguf: try GGUFFile(path: try Fixtures.defaultModelPath())))
     }
+
+    static func model() throws -> DecoderModel { try shared.get() }
 
     func testConfigurationOfTheDefaultModel() throws {
         let g = try GGUFFile(path: try Fixtures.defaultModelPath())

@@ -66,7 +66,7 @@ final class TokenizerJSONTests: XCTestCase {
         return try JSONSerialization.data(withJSONObject: json)
     }
 
-    static let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+    static var byteLevel: [String: Any] { ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true] }
 
     func testPreTokenizerMapping() throws {
         let digits: [String: Any] = ["type": "Sequence", "pretokenizers": [

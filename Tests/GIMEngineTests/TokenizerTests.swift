@@ -170,14 +170,12 @@ final class TokenizerTests: XCTestCase {
         let texts = (0..<64).map { "Sample \($0): the quick brown fox #\($0 * 7919) jumps — ünïcödé \($0 % 5) times." }
         let expected = texts.map { tok.encode($0, addSpecialTokens: false) }
         let fresh = try BPETokenizer(gguf: GGUFFile(path: Fixtures.defaultModelPath()))
-        var results = [[Int]](repeating: [], count: texts.count)
-        results.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: texts.count) { i in
-                base[i] = fresh.encode(texts[i], addSpecialTokens: false)
-            }
+        let results = Locked([[Int]](repeating: [], count: texts.count))
+        DispatchQueue.concurrentPerform(iterations: texts.count) { i in
+            let ids = fresh.encode(texts[i], addSpecialTokens: false)  // concurrently; only the store is locked
+            results.withLock { $0[i] = ids }
         }
-        XCTAssertEqual(results, expected)
+        XCTAssertEqual(results.value, expected)
     }
 
     func testEncodingSpeed() throws {

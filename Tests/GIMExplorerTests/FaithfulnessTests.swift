@@ -109,13 +109,7 @@ final class FaithfulnessTests: XCTestCase {
     // MARK: Worker on the real model
 
     func testFaithfulnessArrivesAfterTheAttribution() throws {
-        let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("the default model is missing in CI") }
-            throw XCTSkip("the default model is missing: run models/fetch.sh")
-        }
-        let b = try WorkerTests.cachedBundle ?? ModelBundle.load(path: path)
-        WorkerTests.cachedBundle = b
+        let b = try WorkerTests.sharedBundle()
         let worker = AttributionWorker(modelPath: "unused", loader: { _ in b })
         worker.start()
         defer { worker.stop() }

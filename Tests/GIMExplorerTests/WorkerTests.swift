@@ -5,18 +5,18 @@ import XCTest
 
 /// The engine side of the explorer on the real default model (skipped when it is absent).
 final class WorkerTests: XCTestCase {
-    nonisolated(unsafe) static var cachedBundle: ModelBundle?
+    static let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    /// Loaded once for the whole test class (a static let runs once).
+    static let cachedBundle = Result { try ModelBundle.load(path: path) }
 
-    func bundle() throws -> ModelBundle {
-        if let b = Self.cachedBundle { return b }
-        let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    func bundle() throws -> ModelBundle { try Self.sharedBundle() }
+
+    static func sharedBundle() throws -> ModelBundle {
         guard FileManager.default.fileExists(atPath: path) else {
             if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("the default model is missing in CI") }
             throw XCTSkip("the default model is missing: run models/fetch.sh")
         }
-        let b = try ModelBundle.load(path: path)
-        Self.cachedBundle = b
-        return b
+        return try cachedBundle.get()
     }
 
     let prompt = "The capital of France is"

@@ -25,7 +25,8 @@ void gim_pool_run(gim_pool_fn fn, void *context);
 long gim_pool_size(void);
 
 /// Sets the number of threads (1…64; others are clamped). Starts workers as needed; workers
-/// beyond the new size stay asleep. Not to be called while a job runs.
+/// beyond the new size stay asleep. Safe from any thread: it waits for a running job to end (it
+/// takes the lock a job's caller holds); a job that started inline keeps the size it read.
 void gim_pool_set_size(long threads);
 
 #ifdef __cplusplus

@@ -10,6 +10,10 @@ import Foundation
 /// per call. Thread-safe: calls are serialised by a lock, so a UI can call from a worker while
 /// reading nothing but the returned values. `cancel` is polled between batched calls; when it
 /// returns true the call throws `CancellationError` (memoized results are kept).
+///
+/// `@unchecked Sendable`: the mutable state (`memo`, `cachedReference`, `cachedRandom`,
+/// `inputsRun`, `secondsSpent`) is read and written only while `lock` is held: every public
+/// entry takes it and the `…Locked` internals run under it. Everything else is a constant.
 public final class FaithfulnessEvaluator: @unchecked Sendable {
     public let model: CausalLanguageModel
     /// The prompt cut after the target position: n = targetPosition + 1 tokens.
@@ -27,6 +31,7 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
     public var forwardSeconds: Double { lock.withLock { secondsSpent } }
 
     private let lock = NSLock()
+    // Guarded by `lock`:
     /// replaced-position set → (f, p)
     private var memo: [[Bool]: (Double, Double)] = [:]
     private var cachedReference: FaithfulnessReference?

@@ -16,7 +16,7 @@ public struct GGUFTensorInfo: Sendable {
 
 /// A parsed, memory-mapped GGUF file: metadata, tensor directory, and access to tensor bytes.
 /// Every count, size and offset is validated against the file before use.
-public final class GGUFFile: @unchecked Sendable {
+public final class GGUFFile: Sendable {
     public let path: String
     public let version: UInt32
     public let metadata: [String: GGUFValue]

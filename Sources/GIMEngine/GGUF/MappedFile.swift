@@ -5,6 +5,8 @@ import Darwin
 #endif
 
 /// A read-only memory map of a whole file. The bytes stay valid while this object lives.
+/// `@unchecked Sendable`: every property is a constant and the bytes are never written after
+/// `init` (a PROT_READ map, or a heap copy filled in `init`), so sharing it is only reading.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
@@ -14,12 +16,13 @@ public final class MappedFile: @unchecked Sendable {
     /// Identity of the file when it was mapped (device, inode, size, modification time), to
     /// notice a file replaced or truncated while open: reading a mapped page past a truncated
     /// end would kill the process with SIGBUS.
-    private var identity: [Int] = []
+    private let identity: [Int]
 
     /// An in-memory "file" (tests and fuzzing): the bytes are copied.
     public init(bytes source: [UInt8], name: String) {
         path = name
         ownsHeapCopy = true
+        identity = []
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
         source.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: source.count) } }
         base = p

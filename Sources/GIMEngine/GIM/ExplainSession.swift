@@ -1,9 +1,10 @@
 import Foundation
 
 /// The forward pass of one prompt kept alive, so that a knob change, a new target token or a new
-/// target position reruns only the backward. Not thread-safe: use one session from one thread
-/// at a time (the explorer owns one per prompt on its worker).
-public final class ExplainSession: @unchecked Sendable {
+/// target position reruns only the backward. Not thread-safe, so not `Sendable`: a session
+/// stays on the thread that made it (the explorer owns one per prompt on its worker); its
+/// logits memo and backward scratch are unguarded. The model it reads may be shared.
+public final class ExplainSession {
     public let model: CausalLanguageModel
     /// The kept forward pass.
     public let cache: ForwardPass

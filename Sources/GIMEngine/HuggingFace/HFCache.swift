@@ -105,13 +105,12 @@ public enum HFCache {
     /// Receives `resolve`'s notes; standard error ("gim: note: …") unless replaced (a full-screen
     /// interface may route them elsewhere, or set nil to drop them).
     public static var noteHandler: (@Sendable (String) -> Void)? {
-        get { noteLock.withLock { _noteHandler } }
-        set { noteLock.withLock { _noteHandler = newValue } }
+        get { noteHandlerSetting.value }
+        set { noteHandlerSetting.value = newValue }
     }
-    private static let noteLock = NSLock()
-    nonisolated(unsafe) private static var _noteHandler: (@Sendable (String) -> Void)? = { note in
+    private static let noteHandlerSetting = Locked<(@Sendable (String) -> Void)?>({ note in
         FileHandle.standardError.write(Data("gim: note: \(note)\n".utf8))
-    }
+    })
 
     // MARK: - Resolution
 

@@ -31,8 +31,12 @@ struct CausalAttention {
 
     /// Query rows per stripe: attention is computed `stripeRows` query rows at a time against
     /// the keys those rows see, so no [T, T] matrix exists, only [stripeRows, T] per thread.
-    /// (Tests set other sizes to compare stripings; nothing else writes it.)
-    nonisolated(unsafe) static var stripeRows = 64
+    /// (Tests set other sizes to compare stripings, between passes; nothing else writes it.)
+    static var stripeRows: Int {
+        get { stripeRowsSetting.value }
+        set { stripeRowsSetting.value = newValue }
+    }
+    private static let stripeRowsSetting = Locked(64)
 
     /// The keys the query rows [i0, i1) see together: from the window's start for row i0 to i1.
     @inline(__always) func stripeKeys(_ i0: Int, _ i1: Int) -> Range<Int> { keys(i0).lowerBound..<i1 }
@@ -191,7 +195,8 @@ struct CausalAttention {
 /// Scratch memory of `CausalAttention.backward` for one prompt length, allocated once and
 /// reused by every layer and every backward: each head's contribution to its key/value head's
 /// gradient, [H, T, headDim] each (the stripes live in per-thread scratch).
-final class AttentionBackwardScratch: @unchecked Sendable {
+/// Not `Sendable`: owned by one backward pass.
+final class AttentionBackwardScratch {
     let tokens: Int, heads: Int, headDim: Int
     let dkBuffer: FloatBuffer, dvBuffer: FloatBuffer
 

@@ -1,6 +1,13 @@
 /// A fixed-size, heap-allocated Float32 buffer with a stable pointer, for weights, activations
 /// and gradients. Unlike `[Float]` it never copies on write, so kernels and BLAS can hold its
 /// pointer freely. Its shape is documented where each buffer is declared.
+///
+/// Sharing rule (the compiler cannot see writes through `pointer`, hence `@unchecked`): a buffer
+/// has one writer at a time and no reader while it is written. Weights are written only while
+/// a model loads, before the model is returned; a forward cache's buffers only by the forward
+/// pass that makes them; scratch only by the non-Sendable object that owns it (a backward pass,
+/// an `ExplainSession`); and the parts of one `Parallel` job write disjoint ranges.
+/// `ConcurrencyTests` exercises the rule under ThreadSanitizer.
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>

@@ -10,6 +10,15 @@ import Foundation
 /// microseconds, OpenBLAS's split of such small problems gains little, and everything between
 /// the GEMMs (attention per head, softmax, SiLU, norms) ran on one core while OpenBLAS's idle
 /// worker spun on the other (measured: ~16% of CPU time in sched_yield at 128 tokens).
+///
+/// Threading rules (Swift 6 cannot check them: the body reaches the pool through a C function
+/// pointer, so it is not `@Sendable`; `ConcurrencyTests` runs each of them under ThreadSanitizer):
+/// - the body of `forEachPart`/`forEachRange` runs on several threads at once; its parts write
+///   disjoint memory and read only memory no part writes. The call returns after every part has
+///   finished, so what the body captures (pointers into the caller's buffers) outlives the job;
+/// - the pool runs one job at a time: a job started from another thread meanwhile, or from
+///   inside a part, runs all its parts on its own thread, in order (same results, no deadlock);
+/// - `setThreads` may be called from any thread: it waits for the running job to finish.
 public enum Parallel {
     /// Threads the engine uses: $GIM_THREADS when set (1…64), else the CPUs this process may run on.
     public static var threads: Int {
@@ -17,7 +26,8 @@ public enum Parallel {
         return gim_pool_size()
     }
 
-    /// Changes the thread count (1…64); call between passes, not during one.
+    /// Changes the thread count (1…64). Safe during another thread's pass (it waits for the job
+    /// in flight), but results of a pass only stay bit-identical run to run with a fixed count.
     public static func setThreads(_ n: Int) {
         _ = configured
         gim_pool_set_size(max(1, min(64, n)))

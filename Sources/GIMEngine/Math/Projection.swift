@@ -5,12 +5,12 @@
 ///   (see `DecoderLayerMatrices` for why transposed).
 /// - `.parts`: the file's own tensors (e.g. attn_q, attn_k, attn_v), each in its encoding,
 ///   stacked by rows; nothing is copied or dequantized at load.
-public final class Projection: @unchecked Sendable {
+public final class Projection: Sendable {
     public let outFeatures: Int
     public let inFeatures: Int
     public let storage: Storage
 
-    public enum Storage: @unchecked Sendable {
+    public enum Storage: Sendable {
         case transposed(FloatBuffer, QuantizedMatrix?)
         case parts([WeightMatrix])
     }

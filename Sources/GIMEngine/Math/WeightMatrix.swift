@@ -11,13 +11,15 @@ import Foundation
 /// Blocks are decoded panel by panel into a per-thread scratch (`gim_thread_scratch`), exactly
 /// as `Dequantize` decodes them, so both storages give the same numbers up to summation order.
 /// Immutable after init; the bytes it reads are never written, so it is safe to share.
-public final class WeightMatrix: @unchecked Sendable {
+public final class WeightMatrix: Sendable {
     public let rows: Int
     public let cols: Int
     public let storage: Storage
     /// Keeps the memory `storage` points into alive (the mapped file).
-    private let owner: AnyObject?
+    private let owner: (any AnyObject & Sendable)?
 
+    /// `@unchecked Sendable`: `.blocks` points into memory that `owner` keeps alive and nobody
+    /// writes (a read-only file map); `.float32` is a `FloatBuffer`, written only while loading.
     public enum Storage: @unchecked Sendable {
         /// [rows, cols] Float32.
         case float32(FloatBuffer)
@@ -35,7 +37,7 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// `bytes` holds rows · cols values of `type` (cols a multiple of its block size), and stays
     /// valid while `owner` lives.
-    public init(blocks type: GGMLType, bytes: UnsafeRawPointer, rows: Int, cols: Int, owner: AnyObject) {
+    public init(blocks type: GGMLType, bytes: UnsafeRawPointer, rows: Int, cols: Int, owner: any AnyObject & Sendable) {
         precondition(type.canDequantize && cols % type.blockSize == 0)
         self.rows = rows
         self.cols = cols

@@ -1,7 +1,8 @@
 /// The backward pass of `DecoderModel`: activation gradients only (no weight gradients), from a
 /// seed gradient at the final hidden states down to the token embeddings, with GIM's
 /// modifications applied as `GIMSettings` says. Each step names the forward line it undoes.
-public final class DecoderBackward: BackwardPass, @unchecked Sendable {
+/// Not `Sendable`: its scratch buffers belong to the one thread that owns it (a session's).
+public final class DecoderBackward: BackwardPass {
     public let model: DecoderModel
     let t: Int
     // Scratch buffers, allocated once per prompt length and reused by every backward.

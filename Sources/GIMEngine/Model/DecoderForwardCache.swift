@@ -1,7 +1,7 @@
 /// What the forward pass of one decoder block keeps for the backward pass.
 /// R = rows (the prompt's T tokens, or several stacked sequences in the batched forward);
 /// D = dim; F = ffnDim; H = heads; KV = kvHeads; hd = headDim.
-public final class DecoderLayerCache: @unchecked Sendable {
+public final class DecoderLayerCache: Sendable {
     /// [R, D] residual stream entering the block (input of attn_norm).
     public let xIn: FloatBuffer
     /// [R] 1/rms of each row of xIn.
@@ -53,7 +53,7 @@ public final class DecoderLayerCache: @unchecked Sendable {
 
 /// The forward pass of one prompt, with every activation the GIM backward needs.
 /// A knob change or a new target reuses it: only the backward runs again.
-public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
+public final class DecoderForwardCache: ForwardPass, Sendable {
     public let config: DecoderConfig
     public let tokens: [Int]
     /// [T, D] token embedding rows: the `e` of the attribution (before anything else in the model).
@@ -66,7 +66,7 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
     public var checkpointed: Bool { layers.isEmpty }
     /// Recomputes layer l's activations into a cache of T rows whose xIn holds the layer's input
     /// (checkpointed passes only).
-    let recompute: ((Int, DecoderLayerCache) -> Void)?
+    let recompute: (@Sendable (Int, DecoderLayerCache) -> Void)?
     /// [T, D] residual stream after the last block (input of output_norm).
     public let xOut: FloatBuffer
     /// [T] 1/rms of each row of xOut.
@@ -76,7 +76,7 @@ public final class DecoderForwardCache: ForwardPass, @unchecked Sendable {
     let ropes: DecoderRoPE
 
     /// `recompute` nil keeps every layer's activations; given, only the layers' inputs.
-    init(config c: DecoderConfig, tokens: [Int], recompute: ((Int, DecoderLayerCache) -> Void)? = nil) {
+    init(config c: DecoderConfig, tokens: [Int], recompute: (@Sendable (Int, DecoderLayerCache) -> Void)? = nil) {
         config = c
         self.tokens = tokens
         self.recompute = recompute

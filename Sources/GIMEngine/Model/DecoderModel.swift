@@ -4,7 +4,7 @@ import Foundation
 /// gated MLP, tied or untied head, plus the switches of `DecoderConfig` that make it Qwen,
 /// Gemma, Mistral or Phi-3. The forward pass is the model's ordinary forward; GIM only changes
 /// the backward (`DecoderBackward.swift`).
-public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
+public final class DecoderModel: CausalLanguageModel, Sendable {
     public let weights: DecoderWeights
     public var config: DecoderConfig { weights.config }
 
@@ -55,14 +55,17 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         try ForwardInput.requireMemory(c.activationBytes(tokens: t), tokens: t)
         let ropes = DecoderRoPE(c, positions: t)
         // Long prompts keep only each block's input; the backward recomputes the block from it.
-        var recompute: ((Int, DecoderLayerCache) -> Void)?
+        var recompute: (@Sendable (Int, DecoderLayerCache) -> Void)?
         if checkpoint {
-            // Scratch made once per pass (a session recomputes from one thread at a time).
-            let scratch = BlockScratch(c, rows: t), out = FloatBuffer(count: t * d)
+            // Scratch made once per pass, behind a lock: the cache may be shared (it is Sendable),
+            // and two backwards recomputing from it at once must not share the scratch.
+            let scratch = Locked((BlockScratch(c, rows: t), FloatBuffer(count: t * d)))
             recompute = { [self] l, work in
                 // work.xIn holds the layer's input: run the block again (its output is not needed).
-                blockForward(layer: l, work, output: out.pointer, scratch: scratch, sequences: 1, length: t,
-                             rope: ropes.table(c, layer: l))
+                scratch.withLock { s in
+                    blockForward(layer: l, work, output: s.1.pointer, scratch: s.0, sequences: 1, length: t,
+                                 rope: ropes.table(c, layer: l))
+                }
             }
         }
         let cache = DecoderForwardCache(config: c, tokens: tokens, recompute: recompute)
@@ -91,8 +94,12 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     /// Above this many bytes of kept activations a forward keeps only each block's input and the
     /// backward recomputes the block (one more forward per backward): SmolLM2 keeps everything up
     /// to ~1,400 tokens, where a knob change is one backward; beyond, memory stays ~linear in T·D.
-    /// (Tests lower it to compare both paths; nothing else writes it.)
-    nonisolated(unsafe) public static var keptActivationBudget = 1 << 30
+    /// (Tests lower it to compare both paths, between passes; nothing else writes it.)
+    public static var keptActivationBudget: Int {
+        get { keptActivationBudgetSetting.value }
+        set { keptActivationBudgetSetting.value = newValue }
+    }
+    private static let keptActivationBudgetSetting = Locked(1 << 30)
 
     /// Buffers a block's forward needs but the backward does not: the normalized input of a
     /// projection and the gated product. R = rows.

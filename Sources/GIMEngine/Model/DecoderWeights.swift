@@ -73,7 +73,7 @@ public struct DecoderLayerExtras: Sendable {
 }
 
 /// All weights of a decoder (any family of `DecoderConfig`).
-public final class DecoderWeights: @unchecked Sendable {
+public final class DecoderWeights: Sendable {
     public let config: DecoderConfig
     /// [vocab, dim] token embedding rows; the `e` of the attribution formula is a row of this.
     public let tokenEmbedding: WeightMatrix

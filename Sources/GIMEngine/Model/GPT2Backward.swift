@@ -2,7 +2,8 @@
 /// gradient at the final hidden states down to the token embeddings, with GIM's modifications
 /// applied as `GIMSettings` says (freeze_norm, softmax temperature, q/k/v scales; gate/up scales
 /// have nothing to act on). Each step names the forward line it undoes.
-public final class GPT2Backward: BackwardPass, @unchecked Sendable {
+/// Not `Sendable`: its scratch buffers belong to the one thread that owns it (a session's).
+public final class GPT2Backward: BackwardPass {
     public let model: GPT2Model
     let t: Int
     /// [T, D] gradient of the residual stream at the current point.

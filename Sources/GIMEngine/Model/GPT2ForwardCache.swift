@@ -1,6 +1,6 @@
 /// What the forward pass of one GPT-2 block keeps for the backward pass.
 /// T = prompt length; D = dim; F = ffnDim; H = heads.
-public final class GPT2LayerCache: @unchecked Sendable {
+public final class GPT2LayerCache: Sendable {
     /// [T, D] residual stream entering the block (input of ln_1); for block 0, wte + wpe rows.
     public let xIn: FloatBuffer
     /// [T] mean and 1/σ of each row of xIn (ln_1's statistics).
@@ -34,7 +34,7 @@ public final class GPT2LayerCache: @unchecked Sendable {
 }
 
 /// The forward pass of one prompt through GPT-2, with every activation the GIM backward needs.
-public final class GPT2ForwardCache: ForwardPass, @unchecked Sendable {
+public final class GPT2ForwardCache: ForwardPass, Sendable {
     public let config: GPT2Config
     public let tokens: [Int]
     /// [T, D] wte rows: the `e` of the attribution (position embeddings are added after it).

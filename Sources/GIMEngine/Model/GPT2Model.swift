@@ -3,7 +3,7 @@
 /// GIM only changes the backward (`GPT2Backward`). On GPT-2 the knobs that apply are
 /// freeze_norm (LayerNorm's σ), the attention softmax temperature and the q/k/v scales; there
 /// is no gated MLP, so gate/up scales change nothing.
-public final class GPT2Model: CausalLanguageModel, @unchecked Sendable {
+public final class GPT2Model: CausalLanguageModel, Sendable {
     public let weights: GPT2Weights
     public var config: GPT2Config { weights.config }
 

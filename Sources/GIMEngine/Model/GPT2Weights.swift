@@ -41,7 +41,7 @@ public struct GPT2LayerWeights: Sendable {
 }
 
 /// All weights of a GPT-2 model.
-public final class GPT2Weights: @unchecked Sendable {
+public final class GPT2Weights: Sendable {
     public let config: GPT2Config
     /// [vocab, dim] wte: the `e` of the attribution is a row of this (before positions are added).
     public let tokenEmbedding: FloatBuffer

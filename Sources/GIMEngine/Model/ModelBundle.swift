@@ -1,7 +1,7 @@
 import Foundation
 
 /// A loaded model with its tokenizer: what the CLI and the explorer open.
-public final class ModelBundle: @unchecked Sendable {
+public final class ModelBundle: Sendable {
     public let path: String
     public let name: String
     public let model: CausalLanguageModel

@@ -5,6 +5,8 @@ import CKernels
 /// cols/32 blocks. For short prompts the forward is bound by reading the weights; SmolLM2's
 /// Q4_1 projections are 66 MB (5/32 of the Float32 bytes) and stay in this machine's L3 cache,
 /// where the 424 MB of Float32 do not.
+/// `@unchecked Sendable`: `bytes` is written only by `copyRows` while the model loads, before
+/// the matrix is reachable from a model; afterwards it is only read.
 public final class QuantizedMatrix: @unchecked Sendable {
     /// The encodings the kernel decodes, bit for bit as `Dequantize` does.
     public enum Encoding: Sendable {

@@ -64,7 +64,7 @@ public struct SafeTensorInfo: Sendable, Equatable {
 /// relative to the start of the data), plus an optional `"__metadata__"` object of strings.
 /// Every offset, size and type is checked against the file before any tensor is touched, so a
 /// truncated or forged file gives an error naming the file, the tensor and the problem.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: Sendable {
     public let path: String
     public let tensors: [String: SafeTensorInfo]
     /// Tensor names in data order.

@@ -3,7 +3,7 @@ import Foundation
 /// The weights of a Hugging Face model folder: `model.safetensors`, or the shards listed by
 /// `model.safetensors.index.json` (`{"weight_map": {tensor name: shard file name}}`).
 /// Each file is memory-mapped once; tensors are converted to Float32 only when loaded.
-public final class SafeTensorsFolder: @unchecked Sendable {
+public final class SafeTensorsFolder: Sendable {
     public let directory: String
     public let files: [SafeTensorsFile]
     /// Tensor name -> index into `files`.
@@ -90,7 +90,7 @@ public final class SafeTensorsFolder: @unchecked Sendable {
 
     /// One tensor to convert to Float32 into `buffer` at `offset`; `transpose` turns a stored
     /// [rows, cols] matrix into [cols, rows] (GPT-2's Conv1D keeps weights [in, out]).
-    public struct Job {
+    public struct Job: Sendable {
         let file: SafeTensorsFile
         let info: SafeTensorInfo
         let buffer: FloatBuffer
@@ -109,7 +109,7 @@ public final class SafeTensorsFolder: @unchecked Sendable {
 
     /// Runs conversion jobs in parallel.
     public static func run(_ jobs: [Job]) throws {
-        let errors = ErrorBox()
+        let firstError = Locked<Error?>(nil)
         DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
             let j = jobs[k]
             let n = j.info.elementCount
@@ -127,29 +127,13 @@ public final class SafeTensorsFolder: @unchecked Sendable {
                     try j.file.read(j.info, into: UnsafeMutableBufferPointer(start: j.buffer.pointer + j.offset, count: n))
                 }
             } catch {
-                errors.set(error)
+                firstError.withLock { if $0 == nil { $0 = error } }
             }
         }
-        if let e = errors.first { throw e }
+        if let e = firstError.value { throw e }
     }
 }
 
 private struct ShardIndex: Decodable {
     let weight_map: [String: String]
-}
-
-/// The first error thrown by any of several concurrent jobs.
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: Error?
-    func set(_ e: Error) {
-        lock.lock()
-        if error == nil { error = e }
-        lock.unlock()
-    }
-    var first: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return error
-    }
 }

@@ -16,6 +16,8 @@ import Foundation
 /// `init(gguf:)` and `init(tokenizerJSONFile:hints:)` pick the kind from the file.
 ///
 /// Encoding is safe from several threads at once (the piece cache is behind a lock).
+/// `@unchecked Sendable`: `cache` is the only mutable property and is read and written only
+/// while `cacheLock` is held (`encodePiece`); everything else is a constant set in `init`.
 public final class BPETokenizer: @unchecked Sendable {
     /// The algorithm: byte-level BPE (everything described above), or a SentencePiece-style
     /// pipeline (`SubwordPipeline`) for SentencePiece BPE, Unigram and llama.cpp's SPM.
@@ -54,6 +56,7 @@ public final class BPETokenizer: @unchecked Sendable {
     /// The SentencePiece-style kinds' pipeline (nil for byte-level BPE).
     let pipeline: SubwordPipeline?
 
+    /// Guarded by `cacheLock`.
     private var cache: [PieceKey: [Int32]] = [:]
     private let cacheLock = NSLock()
     private static let cacheLimit = 100_000

@@ -518,7 +518,7 @@ struct LlamaSPM: Sendable {
         let bounds = scalarBoundaries(s)
         let n = bounds.count - 1
         if n == 0 { return }
-        var start = Array(bounds[0..<n])
+        let start = Array(bounds[0..<n])
         var len = (0..<n).map { bounds[$0 + 1] - bounds[$0] }
         var prev = (0..<n).map { $0 - 1 }
         var next = (0..<n).map { $0 + 1 < n ? $0 + 1 : -1 }

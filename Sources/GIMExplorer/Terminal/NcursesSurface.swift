@@ -4,7 +4,8 @@ import Foundation
 /// The only code that talks to the terminal: it draws `Frame`s and reads keys. It decides
 /// nothing about what is shown. It restores the terminal on `close()`, and the signal handlers
 /// below make sure that also happens on SIGTERM, SIGHUP and SIGINT (the loop sees the flag and
-/// closes) or on a crash (best effort).
+/// closes) or on a crash (best effort). Not `Sendable`: ncurses is not thread-safe, so the
+/// surface stays on the thread that opened it (the UI loop's).
 public final class NcursesSurface {
     /// What a read returns.
     public enum Input: Equatable {
@@ -33,7 +34,7 @@ public final class NcursesSurface {
         // Wide characters only work once the locale is the user's (UTF-8) one, before ncurses starts.
         setlocale(LC_ALL, "")
         // newterm, unlike initscr, returns nil for an unusable TERM instead of exiting.
-        guard let s = newterm(nil, stdout, stdin) else {
+        guard let s = newterm(nil, gim_stdout(), gim_stdin()) else {
             let term = ProcessInfo.processInfo.environment["TERM"] ?? "(unset)"
             throw ExplorerError("cannot open the terminal: TERM=\(term) is not in the terminfo database")
         }
@@ -48,7 +49,7 @@ public final class NcursesSurface {
         raw()  // Ctrl-C arrives as a key (the loop quits cleanly), not as SIGINT
         noecho()
         nonl()
-        keypad(stdscr, true)
+        keypad(gim_stdscr(), true)
         set_escdelay(25)  // a lone Esc (command mode) must feel instant; Alt sequences arrive together
         let hasColors = has_colors()
         if hasColors {
@@ -67,9 +68,9 @@ public final class NcursesSurface {
 
     /// Reads one input, waiting at most `timeoutMs` (0 = return at once).
     public func read(timeoutMs: Int32) -> Input {
-        wtimeout(stdscr, timeoutMs)
+        wtimeout(gim_stdscr(), timeoutMs)
         var ch: wint_t = 0
-        let status = wget_wch(stdscr, &ch)
+        let status = wget_wch(gim_stdscr(), &ch)
         if status == ERR { return .terminal(.idle) }
         if status == gim_key_code_yes() {
             let code = Int32(ch)
@@ -103,10 +104,10 @@ public final class NcursesSurface {
             nextPair = 1
         }
         if needsFullRepaint {
-            clearok(stdscr, true)
+            clearok(gim_stdscr(), true)
             needsFullRepaint = false
         }
-        werase(stdscr)
+        werase(gim_stdscr())
         var buffer = [wchar_t](repeating: 0, count: Int(gim_cell_max_chars()) + 1)
         for y in 0..<frame.height {
             for x in 0..<frame.width {
@@ -124,11 +125,11 @@ public final class NcursesSurface {
         }
         if let c = frame.cursor, c.x < frame.width, c.y < frame.height {
             curs_set(1)
-            wmove(stdscr, Int32(c.y), Int32(c.x))
+            wmove(gim_stdscr(), Int32(c.y), Int32(c.x))
         } else {
             curs_set(0)
         }
-        wrefresh(stdscr)
+        wrefresh(gim_stdscr())
     }
 
     private func style(_ role: Role, _ attributes: CellAttributes, theme: Theme) -> (attr_t, Int32) {
@@ -172,8 +173,8 @@ public final class NcursesSurface {
     deinit { close() }
 
     static func writeRaw(_ s: String) {
-        fputs(s, stdout)
-        fflush(stdout)
+        fputs(s, gim_stdout())
+        fflush(gim_stdout())
     }
 }
 
@@ -187,16 +188,22 @@ public struct ExplorerError: Error, CustomStringConvertible {
 /// loop polls it every few milliseconds and shuts down cleanly (no ncurses calls inside a
 /// handler). Crash signals restore the terminal as a last resort and re-raise.
 public enum TerminalGuard {
+    // The two flags a signal handler touches stay `nonisolated(unsafe)`: a handler may run on any
+    // thread at any instruction, so it can take no lock (a lock held by the interrupted thread
+    // would deadlock it), and Swift's atomics (`Synchronization`) need macOS 15. Both are single
+    // machine words with one writer each: `isOpen` is written only by the UI thread (opening and
+    // closing the surface) and read by the crash handler; `received` is written only by the
+    // termination handler (sig_atomic_t, the C type for exactly this) and polled by the UI loop.
     nonisolated(unsafe) static var isOpen = false
     nonisolated(unsafe) private static var received: sig_atomic_t = 0
-    nonisolated(unsafe) private static var installed = false
 
     /// The termination signal received, if any (SIGTERM, SIGHUP, SIGINT).
     public static var terminationSignal: Int32? { received == 0 ? nil : Int32(received) }
 
-    static func install() {
-        guard !installed else { return }
-        installed = true
+    /// Installs the handlers once per process (Swift runs a static initialiser exactly once).
+    static func install() { _ = handlers }
+
+    private static let handlers: Void = {
         for sig in [SIGTERM, SIGHUP, SIGINT] {
             signal(sig) { s in TerminalGuard.received = sig_atomic_t(s) }
         }
@@ -212,5 +219,5 @@ public enum TerminalGuard {
                 raise(s)
             }
         }
-    }
+    }()
 }

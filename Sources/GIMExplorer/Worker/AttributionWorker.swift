@@ -5,6 +5,12 @@ import GIMEngine
 /// requests are coalesced: while one computes, newer ones replace each other and only the
 /// latest is computed next (holding a knob key down costs one attribution, not fifty).
 /// Results come back as `Event`s that the UI loop collects with `takeEvents()` between key reads.
+///
+/// `@unchecked Sendable` (any thread may call `submit`, `takeEvents`, `waitForEvents`, `stop`):
+/// the five mutable properties below are read and written only while `condition` is locked;
+/// `modelPath` and `loader` are constants. The model, its `AnalysisEngine` and sessions exist
+/// only as locals of `run` on the worker thread (not Sendable, so they cannot leave it); results
+/// leave it as `Event` values. `WorkerConcurrencyTests` exercises this under ThreadSanitizer.
 public final class AttributionWorker: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.
