@@ -44,10 +44,11 @@ LXT_DEPS = os.environ.get("LXT_DEPS", os.path.join(ROOT, ".pydeps-lxt"))
 
 IG_STEPS = [8, 16, 32, 64]
 IG_CONVERGED = 1024
+SMOLLM2_CONVERGED = 256
 IG_BATCH = 32
 
 SMOLLM2_PROMPTS = [
-    "The capital of France is",
+    "In geography class we learned that the capital of France is",
     "When Mary and John went to the store, John gave a drink to",
     "The quick brown fox jumps over the lazy",
 ]
@@ -251,23 +252,32 @@ def lxt_child(args):
         json.dump(res, f)
 
 
-def run_lxt(fam, spec, method, cases):
-    with tempfile.TemporaryDirectory() as tmp:
-        cin, cout = os.path.join(tmp, "in.json"), os.path.join(tmp, "out.json")
-        with open(cin, "w") as f:
-            json.dump({"fam": fam, "method": method, "spec": spec, "cases": cases}, f)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = LXT_DEPS + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        t0 = time.time()
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-in", cin, "--child-out", cout],
-                           env=env, capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.stderr.write(r.stdout + r.stderr)
-            raise SystemExit(f"lxt child failed for {fam} {method}")
-        with open(cout) as f:
-            res = json.load(f)
-        log(f"    lxt {method}: {time.time() - t0:.1f} s")
-        return res
+def start_lxt(fam, spec, method, cases):
+    """Start the lxt child for (model, method); finish_lxt collects it. Children run beside the
+    IG computation: the machine's 2 cores are shared, and each niced process gets its own slice."""
+    tmp = tempfile.mkdtemp(prefix="lxt-")
+    cin, cout = os.path.join(tmp, "in.json"), os.path.join(tmp, "out.json")
+    with open(cin, "w") as f:
+        json.dump({"fam": fam, "method": method, "spec": spec, "cases": cases}, f)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = LXT_DEPS + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    errf = open(os.path.join(tmp, "log.txt"), "w")
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child-in", cin, "--child-out", cout],
+                            env=env, stdout=errf, stderr=subprocess.STDOUT)
+    return {"proc": proc, "tmp": tmp, "out": cout, "log": errf, "t0": time.time(), "method": method, "fam": fam}
+
+
+def finish_lxt(job):
+    rc = job["proc"].wait()
+    job["log"].close()
+    if rc != 0:
+        with open(job["log"].name) as f:
+            sys.stderr.write(f.read())
+        raise SystemExit(f"lxt child failed for {job['fam']} {job['method']}")
+    with open(job["out"]) as f:
+        res = json.load(f)
+    log(f"    lxt {job['method']}: {time.time() - job['t0']:.1f} s")
+    return res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -441,21 +451,23 @@ def build(fam, spec, out_dir, versions_seen):
     t0 = time.time()
     model = load_model(spec, for_v4=False)
     cases, baseline = make_cases(fam, spec, model)
-    # float64 IG on the first case, to size the float32 rounding against the step error
-    double = load_model(spec, for_v4=False, dtype=torch.float64)
-    double.ig64_steps = [32] if fam == "smollm2" else IG_STEPS + [IG_CONVERGED]
-    model.ig_batch = double.ig_batch = IG_BATCH if fam == "smollm2" else 256
-    # IG at every step count on every case of the tiny models; on SmolLM2 (135M parameters, 2 shared
-    # cores) on the argmax targets only, and the 1024-step reference on the first one only.
+    jobs = {m: start_lxt(fam, spec, m, cases) for m in ("attnlrp", "cplrp")}
+    # IG at every step count on every case of the tiny models, with the 1024-step reference and float64
+    # IG on the first case. SmolLM2 (135M parameters, on 2 cores shared with everyone): IG on the first
+    # case only, steps 8..64 and SMOLLM2_CONVERGED as its reference, no float64 IG.
     if fam == "smollm2":
-        firsts = [i for i, c in enumerate(cases) if i == 0 or c["token_ids"] != cases[i - 1]["token_ids"]]
-        ig_steps = [(IG_STEPS + [IG_CONVERGED]) if i == 0 else IG_STEPS if i in firsts[:2] else [] for i in range(len(cases))]
+        double = None
+        model.ig_batch = IG_BATCH
+        ig_steps = [IG_STEPS + [SMOLLM2_CONVERGED]] + [[]] * (len(cases) - 1)
     else:
+        double = load_model(spec, for_v4=False, dtype=torch.float64)
+        double.ig64_steps = IG_STEPS + [IG_CONVERGED]
+        model.ig_batch = double.ig_batch = 256
         ig_steps = [IG_STEPS + [IG_CONVERGED]] * len(cases)
     plain = plain_cases(model, cases, baseline, ig_steps, double)
     del double
     log(f"    plain + IG: {time.time() - t0:.1f} s")
-    lxt = {m: run_lxt(fam, spec, m, cases) for m in ("attnlrp", "cplrp")}
+    lxt = {m: finish_lxt(j) for m, j in jobs.items()}
     versions = lxt["attnlrp"]["versions"]
     if fam in FAMILY_LXT and fam != "gpt2":  # gim_reference_families.py has no GPT-2
         kc = knob_check(fam, spec, cases, lxt)
@@ -482,11 +494,12 @@ def build(fam, spec, out_dir, versions_seen):
         delta = p["target_logit"] - p["baseline_logit"]
         f64 = {m: rel_l2(p["ig"][m], v) for m, v in p.get("ig64", {}).items()}
         line = f"    case {i} (T {T}, pos {c['target_position']}, tok {c['target_token_id']}, logit {p['target_logit']:.4f}):"
-        if IG_CONVERGED in p["ig"]:
-            conv = p["ig"][IG_CONVERGED]
+        ref_steps = max(p["ig"]) if p["ig"] else None
+        if ref_steps is not None:
+            conv = p["ig"][ref_steps]
             errs = {m: rel_l2(p["ig"][m], conv) for m in IG_STEPS}
-            line += (f" IG rel L2 err vs {IG_CONVERGED} steps " + ", ".join(f"{m}: {e:.2e}" for m, e in errs.items())
-                     + f"; sum IG{IG_CONVERGED} - (L(e) - L(e_b)) = {sum(conv) - delta:+.2e} (of {delta:.3f})")
+            line += (f" IG rel L2 err vs {ref_steps} steps " + ", ".join(f"{m}: {e:.2e}" for m, e in errs.items())
+                     + f"; sum IG{ref_steps} - (L(e) - L(e_b)) = {sum(conv) - delta:+.2e} (of {delta:.3f})")
             assert errs[64] < errs[8], errs
         line += "; IG sum - delta " + ", ".join(f"{m}: {sum(v) - delta:+.1e}" for m, v in p["ig"].items())
         if f64:
