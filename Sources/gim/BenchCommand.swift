@@ -264,6 +264,8 @@ struct Bench: ParsableCommand {
                       + cell(row.explain) + cell(row.knob_change)
                       + String(format: "%8.1f  %8.1f  %8.2f  %8.2f  %7.0f", row.forward.gflops ?? 0, row.backward_gim.gflops ?? 0,
                                row.forward.gbps ?? 0, row.backward_gim.gbps ?? 0, row.peak_rss_mb ?? 0))
+                // Long prompts take minutes per row: show each as it is measured.
+                flushStandardOutput()
             }
         }
         // The peak RSS is read before the rooflines' buffers (2 GiB for the memcpy) are allocated.
