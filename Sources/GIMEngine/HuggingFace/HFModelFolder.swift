@@ -58,18 +58,7 @@ public enum HFModelFolder {
             hints.padID = ids.pad?.value
         }
 
-        // tokenizer_config.json: token strings and add_bos_token, when the folder has one.
-        let tcPath = dir.appendingPathComponent("tokenizer_config.json").path
-        if fm.fileExists(atPath: tcPath) {
-            let tc = try decodeJSONFile(TokenizerConfigFile.self, path: tcPath)
-            hints.bosToken = tc.bos_token?.text
-            hints.eosToken = tc.eos_token?.text
-            hints.padToken = tc.pad_token?.text
-            hints.unkToken = tc.unk_token?.text
-            hints.addBOS = tc.add_bos_token
-            hints.addEOS = tc.add_eos_token
-        }
-        let tokenizer = try BPETokenizer(tokenizerJSONFile: tokenizerPath, hints: hints)
+        let tokenizer = try loadTokenizer(directory: directory, hints: hints)
         guard tokenizer.vocabSize <= model.vocabSize else {
             throw ModelError.shapeMismatch("\(tokenizerPath): the tokenizer has \(tokenizer.vocabSize) tokens but the model only \(model.vocabSize)")
         }
@@ -85,7 +74,62 @@ extension ModelBundle {
         let start = DispatchTime.now()
         let (model, tokenizer, name) = try HFModelFolder.load(directory: path)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        return ModelBundle(path: path, name: name, model: model, tokenizer: tokenizer, loadSeconds: seconds)
+        return ModelBundle(path: path, name: name, model: model, tokenizer: tokenizer, loadSeconds: seconds,
+                           chatTemplateText: try HFModelFolder.chatTemplateText(directory: path))
+    }
+}
+
+extension HFModelFolder {
+    /// A folder's tokenizer.json, with tokenizer_config.json's token strings and add_bos_token /
+    /// add_eos_token when the folder has one (`hints` carries config.json's special ids).
+    public static func loadTokenizer(directory: String, hints: TokenizerJSONHints = TokenizerJSONHints()) throws -> BPETokenizer {
+        let dir = URL(fileURLWithPath: directory)
+        var hints = hints
+        let tcPath = dir.appendingPathComponent("tokenizer_config.json").path
+        if FileManager.default.fileExists(atPath: tcPath) {
+            let tc = try decodeJSONFile(TokenizerConfigFile.self, path: tcPath)
+            hints.bosToken = tc.bos_token?.text
+            hints.eosToken = tc.eos_token?.text
+            hints.padToken = tc.pad_token?.text
+            hints.unkToken = tc.unk_token?.text
+            hints.addBOS = tc.add_bos_token
+            hints.addEOS = tc.add_eos_token
+        }
+        return try BPETokenizer(tokenizerJSONFile: dir.appendingPathComponent("tokenizer.json").path, hints: hints)
+    }
+
+    /// A folder's chat template: chat_template.jinja (what transformers 5 saves, and prefers), else
+    /// tokenizer_config.json's `chat_template` (a string, or a list of {name, template} of which
+    /// "default" is taken). nil when the folder has none.
+    public static func chatTemplateText(directory: String) throws -> String? {
+        let dir = URL(fileURLWithPath: directory)
+        let jinja = dir.appendingPathComponent("chat_template.jinja").path
+        if FileManager.default.fileExists(atPath: jinja) {
+            guard let text = try? String(contentsOfFile: jinja, encoding: .utf8) else {
+                throw ModelFolderError(path: directory, "chat_template.jinja is not UTF-8 text")
+            }
+            return text
+        }
+        let tcPath = dir.appendingPathComponent("tokenizer_config.json").path
+        guard FileManager.default.fileExists(atPath: tcPath) else { return nil }
+        return try decodeJSONFile(ChatTemplateField.self, path: tcPath).template
+    }
+}
+
+/// tokenizer_config.json's `chat_template`: a string or a list of named templates.
+private struct ChatTemplateField: Decodable {
+    let template: String?
+    enum CodingKeys: String, CodingKey { case chat_template }
+    struct Named: Decodable { let name: String; let template: String }
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let s = try? c.decodeIfPresent(String.self, forKey: .chat_template) {
+            template = s
+        } else if let list = try? c.decodeIfPresent([Named].self, forKey: .chat_template) {
+            template = list.first { $0.name == "default" }?.template
+        } else {
+            template = nil
+        }
     }
 }
 

@@ -8,13 +8,18 @@ public final class ModelBundle: Sendable {
     public let tokenizer: BPETokenizer
     /// Seconds to map, parse and dequantize the file.
     public let loadSeconds: Double
+    /// The model's Jinja chat template as the file carries it (GGUF `tokenizer.chat_template`;
+    /// a folder's chat_template.jinja or tokenizer_config.json `chat_template`), nil if none.
+    public let chatTemplateText: String?
 
-    public init(path: String, name: String, model: CausalLanguageModel, tokenizer: BPETokenizer, loadSeconds: Double) {
+    public init(path: String, name: String, model: CausalLanguageModel, tokenizer: BPETokenizer, loadSeconds: Double,
+                chatTemplateText: String? = nil) {
         self.path = path
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
         self.loadSeconds = loadSeconds
+        self.chatTemplateText = chatTemplateText
     }
 
     /// Opens a GGUF model file or a Hugging Face model folder (config.json, safetensors, tokenizer.json).
@@ -35,7 +40,7 @@ public final class ModelBundle: Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let name = gguf.metadata["general.name"]?.stringValue ?? URL(fileURLWithPath: path).lastPathComponent
         return ModelBundle(path: path, name: name, model: DecoderModel(weights: weights), tokenizer: tokenizer,
-                           loadSeconds: seconds)
+                           loadSeconds: seconds, chatTemplateText: gguf.metadata["tokenizer.chat_template"]?.stringValue)
     }
 
     public static let defaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,6 +66,19 @@ public final class ModelBundle: Sendable {
 
     /// Token ids of a prompt (with BOS when the model asks for it).
     public func encode(_ prompt: String) -> [Int] { tokenizer.encode(prompt, addSpecialTokens: true) }
+
+    /// The model's chat template recognised as a built-in family; throws `ChatTemplateError`
+    /// (no template, or one that is not recognised: chat mode is then off).
+    public func chatTemplate() throws -> ChatTemplate {
+        guard let text = chatTemplateText else { throw ChatTemplateError.noTemplate(name) }
+        return try tokenizer.chatTemplate(text)
+    }
+
+    /// Chat mode's token ids: `prompt` as the user's message (after `system`, when given) in the
+    /// model's chat format with the assistant's turn opened, so the next token is the answer's first.
+    public func encodeChat(user prompt: String, system: String? = nil) throws -> [Int] {
+        try tokenizer.encodeChat(ChatMessage.conversation(user: prompt, system: system), template: chatTemplate())
+    }
 
     /// Human-readable text of each token.
     public func tokenTexts(_ ids: [Int]) -> [String] { ids.map { tokenizer.displayText($0) } }
