@@ -29,6 +29,12 @@ struct PromptOptions: ParsableArguments {
     @Option(name: .customLong("token-ids"), parsing: .upToNextOption, help: "Token ids instead of text (comma- or space-separated).")
     var tokenIDs: [String] = []
 
+    @Flag(name: .long, help: "Chat mode: the prompt becomes the user's message in the model's chat template, with the assistant's turn opened (the target is the answer's first token).")
+    var chat = false
+
+    @Option(name: .long, help: "A system prompt for --chat (the template's default system prompt, if it has one, is used otherwise).")
+    var system: String?
+
     /// The prompt's token ids and the prompt text (nil for --token-ids).
     func tokens(_ bundle: ModelBundle) throws -> (ids: [Int], text: String?) {
         let given = [prompt != nil, promptFile != nil, !tokenIDs.isEmpty].filter { $0 }.count
@@ -42,8 +48,10 @@ struct PromptOptions: ParsableArguments {
                 guard let v = Int(p) else { throw ValidationError("token id \"\(p)\" is not an integer") }
                 return v
             }
+            guard !chat else { throw ValidationError("--chat needs the prompt as text (--prompt or --prompt-file), not --token-ids") }
             return (ids, nil)
         }
+        guard chat || system == nil else { throw ValidationError("--system is for chat mode: add --chat") }
         let text: String
         if let prompt {
             text = prompt
@@ -64,9 +72,51 @@ struct PromptOptions: ParsableArguments {
             text = s
         }
         guard !text.isEmpty else { throw ValidationError("the prompt is empty") }
+        if chat {
+            do { return (try bundle.encodeChat(user: text, system: system), text) } catch let e as ChatTemplateError {
+                throw ValidationError("\(e)")
+            }
+        }
         let ids = bundle.encode(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         return (ids, text)
+    }
+}
+
+/// How generated tokens are chosen (gim generate, gim explain --generate). Named --sampling-temperature
+/// so as not to be confused with GIM's backward softmax --temperature.
+struct SamplingOptions: ParsableArguments {
+    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature of generation (0 = greedy, the default).")
+    var samplingTemperature: Float = 0
+
+    @Option(name: .long, parsing: .unconditional, help: "Nucleus sampling: sample among the most probable tokens holding this much probability (1 = all).")
+    var topP: Float = 1
+
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the sampler (default: a random one, printed so the run can be repeated).")
+    var seed: UInt64?
+
+    var sampling: SamplingSettings {
+        SamplingSettings(temperature: samplingTemperature, topP: topP, seed: seed ?? Self.randomSeed)
+    }
+
+    /// One random seed per process, so `sampling` is the same each time it is read.
+    static let randomSeed = UInt64.random(in: 0...UInt64(UInt32.max))
+
+    func validate() throws {
+        do { try sampling.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// Sampling settings in JSON output.
+struct SamplingJSON: Encodable {
+    let temperature, top_p: Double
+    let seed: UInt64
+    let greedy: Bool
+    init(_ s: SamplingSettings) {
+        temperature = Double("\(s.temperature)") ?? Double(s.temperature)
+        top_p = Double("\(s.topP)") ?? Double(s.topP)
+        seed = s.seed
+        greedy = s.isGreedy
     }
 }
 

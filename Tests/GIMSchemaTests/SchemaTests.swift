@@ -99,6 +99,11 @@ final class SchemaTests: XCTestCase {
 
     func testGenerate() throws {
         try assertValid(runGim(["generate", "--model", Self.tinyGPT2, "--prompt", "hello", "--max-tokens", "3", "--json"]), "generate")
+        let sampled = try assertValid(runGim(["generate", "--model", Self.llama3GGUF, "--prompt", "hello", "--max-tokens", "4",
+                                              "--sampling-temperature", "0.8", "--top-p", "0.9", "--seed", "7", "--json"]), "generate")
+        guard case .object(let g) = sampled, case .object(let s)? = g["sampling"] else { return XCTFail("no sampling") }
+        XCTAssertEqual(s["seed"], .number(7))
+        XCTAssertEqual(g["kv_cache"], .bool(true))
     }
 
     func testExplain() throws {

@@ -105,17 +105,18 @@ struct RoPETable {
         sin = s
     }
 
-    /// Rotates `heads` head vectors in each of `rows` rows, in place. Row r is at position r;
-    /// the heads of a row start at `x + r*rowStride` and are contiguous. `inverse` rotates by
-    /// the negative angle: the backward of a rotation is its transpose.
+    /// Rotates `heads` head vectors in each of `rows` rows, in place. Row r is at position
+    /// `firstPosition + r` (a KV-cached step continues a sequence); the heads of a row start at
+    /// `x + r*rowStride` and are contiguous. `inverse` rotates by the negative angle: the backward
+    /// of a rotation is its transpose.
     func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int,
-               layout: RoPELayout, inverse: Bool) {
+               layout: RoPELayout, inverse: Bool, firstPosition: Int = 0) {
         let half = headDim / 2
         cos.withUnsafeBufferPointer { cp in
             sin.withUnsafeBufferPointer { sp in
                 Parallel.forEachRange(rows, minimumPerPart: 8) { rowRange in
                 for p in rowRange {
-                    let cr = cp.baseAddress! + p * half, sr = sp.baseAddress! + p * half
+                    let cr = cp.baseAddress! + (firstPosition + p) * half, sr = sp.baseAddress! + (firstPosition + p) * half
                     for h in 0..<heads {
                         let v = x + p * rowStride + h * headDim
                         for i in 0..<half {

@@ -120,8 +120,11 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     ///   xMid  = xIn + post_attn_norm(attn_output(ctx))             (post-norm: Gemma 2/3)
     ///   xOut  = xMid + post_ffn_norm(down(act(gate) ⊙ up)), [gate | up] = ffn_norm(xMid)·W_gateUpᵀ
     /// The attention keeps nothing [T, T] (see `CausalAttention`); its backward recomputes it.
+    /// With `kv` (one sequence only) the rows are positions `kv.start…` of a sequence whose earlier
+    /// keys and values are in the KV cache: this step's k, v are stored there and attention reads
+    /// every cached position (`DecoderKVCache`).
     func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
-                      sequences b: Int, length n: Int, rope: RoPETable) {
+                      sequences b: Int, length n: Int, rope: RoPETable, kv: KVStep? = nil) {
         let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
         let xn = scratch.xn, hd = c.headDim
 
@@ -140,6 +143,13 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
                                 invRms: inv.pointer + r * c.heads)
         }
         let attention = attention(layer: l)
+        if let kv {
+            precondition(b == 1, "a KV-cached step runs one sequence")
+            rope.apply(lc.qkv.pointer, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout,
+                       inverse: false, firstPosition: kv.start)
+            attention.forwardCached(qkv: lc.qkv.pointer, rows: n, keys: kv.keys, values: kv.values, start: kv.start,
+                                    ctx: lc.ctx.pointer)
+        } else {
         // Sequences in parallel when several are stacked (positions restart at 0 in each),
         // else the heads of the one sequence.
         Parallel.forEachRange(b, minimumPerPart: b > 1 ? 1 : b) { seqs in
@@ -148,6 +158,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
                 rope.apply(qkv, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: false)
                 attention.forward(qkv: qkv, ctx: lc.ctx.pointer + s * n * c.attnDim, tokens: n, parallel: b == 1)
             }
+        }
         }
         lc.xMid.copy(from: lc.xIn)
         if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {

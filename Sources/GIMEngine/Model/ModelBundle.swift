@@ -80,6 +80,17 @@ public final class ModelBundle: Sendable {
         try tokenizer.encodeChat(ChatMessage.conversation(user: prompt, system: system), template: chatTemplate())
     }
 
+    /// Tokens that end a generated answer: EOS and the end-of-turn tokens of the chat formats
+    /// (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`, `<|endoftext|>`) the vocabulary
+    /// has as special tokens.
+    public var stopTokenIDs: Set<Int> {
+        var ids = Set(tokenizer.eosID.map { [$0] } ?? [])
+        for t in ["<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>"] {
+            if let id = tokenizer.id(forToken: t), tokenizer.isSpecial(id) { ids.insert(id) }
+        }
+        return ids
+    }
+
     /// Human-readable text of each token.
     public func tokenTexts(_ ids: [Int]) -> [String] { ids.map { tokenizer.displayText($0) } }
 }
