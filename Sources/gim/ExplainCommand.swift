@@ -13,7 +13,24 @@ struct Explain: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Position whose prediction is explained; negative counts from the end.") var targetPosition = -1
     @Option(name: .customLong("baseline-token-id"), parsing: .unconditional, help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
     @Option(name: .customLong("foil-token-id"), parsing: .unconditional, help: "Contrastive mode: explain logit(target) − logit(foil).") var foilTokenID: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Generate N tokens (1-256) and attribute each one over everything before it (rows = generated tokens, columns = source tokens).") var generate: Int?
+    @Option(name: .long, help: "Teacher forcing: attribute each token of this given continuation (tokenized on its own, no BOS) as the actual next token.") var continuation: String?
+    @OptionGroup var samplingOptions: SamplingOptions
+    @Option(name: .long, help: "Columns per token (tokens) or per word (words: sub-word tokens merged, see README).") var aggregate: Aggregate = .tokens
+    @Option(name: .long, help: "How a word's token values combine with --aggregate words: sum or max-abs (the value of largest magnitude).") var wordReduction: WordReduction = .sum
     @Flag(name: .long, help: "Print JSON.") var json = false
+
+    enum Aggregate: String, ExpressibleByArgument, CaseIterable { case tokens, words }
+
+    func validate() throws {
+        if generate != nil && continuation != nil { throw ValidationError("give --generate N or --continuation TEXT, not both") }
+        if let n = generate, !(1...256).contains(n) { throw ValidationError("--generate must be between 1 and 256") }
+        if generate != nil || continuation != nil {
+            if targetTokenID != nil || targetPosition != -1 || foilTokenID != nil {
+                throw ValidationError("--target-token-id, --target-position and --foil-token-id do not apply with --generate/--continuation: every continuation token is a target")
+            }
+        }
+    }
 
     struct Output: Encodable {
         let model: String
@@ -29,11 +46,17 @@ struct Explain: ParsableCommand {
         let plain_attributions: [Float]
         let settings: KnobsJSON
         let timing_ms: [String: Double]
+        /// --aggregate words: the token→word mapping and the attributions per word.
+        let words: [WordJSON]?
+        let word_reduction: String?
+        let word_attributions: [Float]?
+        let plain_word_attributions: [Float]?
     }
 
     func run() throws {
         let bundle = try modelOptions.load()
         let (ids, _) = try promptOptions.tokens(bundle)
+        if generate != nil || continuation != nil { return try runContinuation(bundle, prompt: ids) }
         let baseline = try baselineTokenID ?? bundle.inferredBaseline()
         let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
         let gim = try session.attribute(targetTokenID: targetTokenID, targetPosition: targetPosition,
@@ -44,20 +67,30 @@ struct Explain: ParsableCommand {
             throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
         }
         let texts = bundle.tokenTexts(ids)
+        let mapping = aggregate == .words ? WordAggregation.mapping(tokenIDs: ids, tokenizer: bundle.tokenizer) : nil
         let out = Output(model: bundle.name, token_ids: ids, tokens: texts, target_token_id: gim.targetTokenID,
                          target_token: bundle.tokenizer.displayText(gim.targetTokenID), foil_token_id: foilTokenID,
                          target_position: gim.targetPosition, target_logit: gim.targetLogit,
                          baseline_token_id: baseline, attributions: gim.values, plain_attributions: plain.values,
                          settings: KnobsJSON(knobs.settings),
                          timing_ms: ["load": bundle.loadSeconds * 1000, "forward": session.forwardSeconds * 1000,
-                                     "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000])
+                                     "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000],
+                         words: mapping.map { $0.words.map(WordJSON.init) }, word_reduction: mapping.map { _ in wordReduction.rawValue },
+                         word_attributions: mapping?.aggregate(gim.values, wordReduction),
+                         plain_word_attributions: mapping?.aggregate(plain.values, wordReduction))
         if json { return try printJSON(out) }
 
         let what = foilTokenID.map { "logit(\"\(visible(out.target_token))\") − logit(\"\(visible(bundle.tokenizer.displayText($0)))\")" }
             ?? "logit of \"\(visible(out.target_token))\" (id \(out.target_token_id))"
         print("explaining \(what) = \(String(format: "%.3f", out.target_logit)) at position \(out.target_position)")
         print("baseline token \(baseline) \"\(visible(bundle.tokenizer.displayText(baseline)))\"; GIM: \(knobSummary(knobs.settings))\n")
-        print(AttributionTable.render(tokens: texts.map(visible), columns: [("GIM", gim.values), ("plain gradient", plain.values)]))
+        if let mapping {
+            print(AttributionTable.render(tokens: mapping.words.map { visible($0.text) },
+                                          columns: [("GIM (words, \(wordReduction.rawValue))", mapping.aggregate(gim.values, wordReduction)),
+                                                    ("plain gradient", mapping.aggregate(plain.values, wordReduction))]))
+        } else {
+            print(AttributionTable.render(tokens: texts.map(visible), columns: [("GIM", gim.values), ("plain gradient", plain.values)]))
+        }
         print(String(format: "\nforward %.1f ms, GIM backward %.1f ms, plain backward %.1f ms",
                      session.forwardSeconds * 1000, gim.seconds * 1000, plain.seconds * 1000))
     }

@@ -64,7 +64,7 @@ final class SchemaTests: XCTestCase {
     func testEverySchemaParsesAndUsesOnlyImplementedKeywords() throws {
         let dir = Self.root.appendingPathComponent("schemas")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".schema.json") }.sorted()
-        XCTAssertEqual(names, ["bench", "evaluate", "explain", "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
+        XCTAssertEqual(names, ["bench", "evaluate", "explain-continuation", "explain", "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
         for n in names {
             let schema = try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent(n)))
             guard case .object(let top) = schema else { return XCTFail("\(n) is not an object") }
@@ -117,6 +117,21 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(c["foil_token_id"], .number(5))
         try assertValid(runGim(["explain", "--model", Self.tinyGPT2, "--prompt", "hello there", "--json"]), "explain")
         try assertValid(runGim(["explain", "--model", Self.gemma2GGUF, "--prompt", "hello there", "--json"]), "explain")
+        let words = try assertValid(runGim(["explain", "--model", Self.llama3GGUF, "--prompt", "hello there friend", "--aggregate", "words", "--json"]), "explain")
+        guard case .object(let w) = words, case .array(let ws)? = w["words"], case .array(let wa)? = w["word_attributions"] else {
+            return XCTFail("no words")
+        }
+        XCTAssertEqual(ws.count, wa.count)
+    }
+
+    func testExplainContinuation() throws {
+        let generated = try assertValid(runGim(["explain", "--model", Self.llama3GGUF, "--prompt", "hello there", "--generate", "3",
+                                                "--sampling-temperature", "0.7", "--seed", "3", "--json"]), "explain-continuation")
+        guard case .object(let g) = generated, case .array(let rows)? = g["rows"] else { return XCTFail("no rows") }
+        XCTAssertEqual(g["mode"], .string("generated"))
+        XCTAssertFalse(rows.isEmpty)
+        try assertValid(runGim(["explain", "--model", Self.gemma2GGUF, "--prompt", "hello there", "--continuation", " friend",
+                                "--aggregate", "words", "--word-reduction", "max-abs", "--json"]), "explain-continuation")
     }
 
     func testEvaluate() throws {
