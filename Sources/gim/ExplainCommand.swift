@@ -17,7 +17,7 @@ struct Explain: ParsableCommand {
     @Option(name: .long, help: "Teacher forcing: attribute each token of this given continuation (tokenized on its own, no BOS) as the actual next token.") var continuation: String?
     @OptionGroup var samplingOptions: SamplingOptions
     @Option(name: .long, help: "Columns per token (tokens) or per word (words: sub-word tokens merged, see README).") var aggregate: Aggregate = .tokens
-    @Option(name: .long, help: "How a word's token values combine with --aggregate words: sum or max-abs (the value of largest magnitude).") var wordReduction: WordReduction = .sum
+    @Option(name: .long, help: "How a word's token values combine with --aggregate words: sum or max-abs (the value of largest magnitude).") var wordReduction: WordReductionOption = .sum
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     enum Aggregate: String, ExpressibleByArgument, CaseIterable { case tokens, words }
@@ -76,8 +76,8 @@ struct Explain: ParsableCommand {
                          timing_ms: ["load": bundle.loadSeconds * 1000, "forward": session.forwardSeconds * 1000,
                                      "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000],
                          words: mapping.map { $0.words.map(WordJSON.init) }, word_reduction: mapping.map { _ in wordReduction.rawValue },
-                         word_attributions: mapping?.aggregate(gim.values, wordReduction),
-                         plain_word_attributions: mapping?.aggregate(plain.values, wordReduction))
+                         word_attributions: mapping?.aggregate(gim.values, wordReduction.reduction),
+                         plain_word_attributions: mapping?.aggregate(plain.values, wordReduction.reduction))
         if json { return try printJSON(out) }
 
         let what = foilTokenID.map { "logit(\"\(visible(out.target_token))\") − logit(\"\(visible(bundle.tokenizer.displayText($0)))\")" }
@@ -86,8 +86,8 @@ struct Explain: ParsableCommand {
         print("baseline token \(baseline) \"\(visible(bundle.tokenizer.displayText(baseline)))\"; GIM: \(knobSummary(knobs.settings))\n")
         if let mapping {
             print(AttributionTable.render(tokens: mapping.words.map { visible($0.text) },
-                                          columns: [("GIM (words, \(wordReduction.rawValue))", mapping.aggregate(gim.values, wordReduction)),
-                                                    ("plain gradient", mapping.aggregate(plain.values, wordReduction))]))
+                                          columns: [("GIM (words, \(wordReduction.rawValue))", mapping.aggregate(gim.values, wordReduction.reduction)),
+                                                    ("plain gradient", mapping.aggregate(plain.values, wordReduction.reduction))]))
         } else {
             print(AttributionTable.render(tokens: texts.map(visible), columns: [("GIM", gim.values), ("plain gradient", plain.values)]))
         }

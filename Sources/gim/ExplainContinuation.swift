@@ -2,7 +2,12 @@ import ArgumentParser
 import Foundation
 import GIMEngine
 
-extension WordReduction: ExpressibleByArgument {}
+/// --word-reduction: the engine's `WordReduction`, named as on the command line.
+enum WordReductionOption: String, ExpressibleByArgument, CaseIterable {
+    case sum
+    case maxAbs = "max-abs"
+    var reduction: WordReduction { self == .sum ? .sum : .maxAbs }
+}
 
 /// One word of a token→word mapping in JSON: its text and its tokens first_token..<end_token.
 struct WordJSON: Encodable {
@@ -76,8 +81,8 @@ extension Explain {
         }
         let ids = session.tokenIDs
         let mapping = aggregate == .words ? WordAggregation.mapping(tokenIDs: ids, tokenizer: bundle.tokenizer) : nil
-        let gimRows = mapping.map { gim.rows(over: $0, wordReduction) } ?? gim.rows
-        let plainRows = mapping.map { plain.rows(over: $0, wordReduction) } ?? plain.rows
+        let gimRows = mapping.map { gim.rows(over: $0, wordReduction.reduction) } ?? gim.rows
+        let plainRows = mapping.map { plain.rows(over: $0, wordReduction.reduction) } ?? plain.rows
         let rows = gim.predictions.enumerated().map { k, p in
             ContinuationOutput.Row(position: p.position, token_id: p.tokenID, token: bundle.tokenizer.displayText(p.tokenID),
                                    probability: p.probability, rank: p.rank, argmax_token_id: p.argmaxID, target_logit: p.logit,

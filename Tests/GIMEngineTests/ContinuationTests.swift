@@ -85,7 +85,9 @@ final class ContinuationTests: XCTestCase {
         }
         XCTAssertThrowsError(try session.attribute(step: cont.count, baselineTokenID: 0, settings: .gim))
         XCTAssertThrowsError(try ContinuationSession(model: bundle.model, prompt: prompt, continuation: []))
-        var asked = 0
-        XCTAssertThrowsError(try session.matrix(baselineTokenID: 0, settings: .gim, isCancelled: { asked += 1; return asked > 1 }))
+        XCTAssertThrowsError(try session.matrix(baselineTokenID: 0, settings: .gim, cancellation: Cancellation { true })) {
+            XCTAssertTrue($0 is CancellationError)
+        }
+        XCTAssertEqual(try session.matrix(baselineTokenID: 0, settings: .gim).rows.count, cont.count, "usable after a cancel")
     }
 }

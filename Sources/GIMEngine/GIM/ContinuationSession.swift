@@ -21,16 +21,17 @@ public final class ContinuationSession: @unchecked Sendable {
     /// Number of continuation tokens (rows of the matrix).
     public var stepCount: Int { tokenIDs.count - promptCount }
 
-    public init(model: CausalLanguageModel, prompt: [Int], continuation: [Int]) throws {
+    /// Runs the forward pass of prompt + continuation (`cancellation` is polled between layers).
+    public init(model: CausalLanguageModel, prompt: [Int], continuation: [Int], cancellation: Cancellation? = nil) throws {
         guard !prompt.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
         guard !continuation.isEmpty else { throw ModelError.badInput("the continuation has no tokens") }
-        explain = try ExplainSession(model: model, tokenIDs: prompt + continuation)
+        explain = try ExplainSession(model: model, tokenIDs: prompt + continuation, cancellation: cancellation)
         promptCount = prompt.count
     }
 
     /// The session of a generation run's prompt and generated tokens.
-    public convenience init(model: CausalLanguageModel, generation: Generation) throws {
-        try self.init(model: model, prompt: generation.promptIDs, continuation: generation.generatedIDs)
+    public convenience init(model: CausalLanguageModel, generation: Generation, cancellation: Cancellation? = nil) throws {
+        try self.init(model: model, prompt: generation.promptIDs, continuation: generation.generatedIDs, cancellation: cancellation)
     }
 
     /// Position in the sequence of continuation token `step` (its prediction is made at position − 1).
@@ -52,24 +53,28 @@ public final class ContinuationSession: @unchecked Sendable {
     }
 
     /// The attribution of continuation token `step` (as the target at its position − 1) over the
-    /// `position` tokens before it: `values` has one entry per prefix token. Backward only.
-    public func attribute(step: Int, baselineTokenID: Int, settings: GIMSettings) throws -> Attribution {
+    /// `position` tokens before it: `values` has one entry per prefix token. Backward only
+    /// (`cancellation` polled between its layers; the session stays usable).
+    public func attribute(step: Int, baselineTokenID: Int, settings: GIMSettings,
+                          cancellation: Cancellation? = nil) throws -> Attribution {
         let p = try position(ofStep: step)
         let a = try explain.attribute(targetTokenID: tokenIDs[p], targetPosition: p - 1, baselineTokenID: baselineTokenID,
-                                      settings: settings)
+                                      settings: settings, cancellation: cancellation)
         return Attribution(tokenIDs: Array(tokenIDs[..<p]), targetTokenID: a.targetTokenID, foilTokenID: nil,
                            targetPosition: a.targetPosition, baselineTokenID: baselineTokenID, settings: settings,
                            values: Array(a.values[..<p]), targetLogit: a.targetLogit, seconds: a.seconds)
     }
 
     /// Every continuation token's attribution: rows = continuation tokens, columns = the tokens
-    /// before each (row k has promptCount + k values). `isCancelled` is asked before each row.
-    public func matrix(baselineTokenID: Int, settings: GIMSettings, isCancelled: () -> Bool = { false }) throws -> ContinuationMatrix {
+    /// before each (row k has promptCount + k values). `cancellation` is polled before each row
+    /// and inside each backward (throws `CancellationError`).
+    public func matrix(baselineTokenID: Int, settings: GIMSettings, cancellation: Cancellation? = nil) throws -> ContinuationMatrix {
         var rows: [[Float]] = []
         var predictions: [StepPrediction] = []
         for k in 0..<stepCount {
-            if isCancelled() { throw CancellationError() }
-            rows.append(try attribute(step: k, baselineTokenID: baselineTokenID, settings: settings).values)
+            try cancellation.check()
+            rows.append(try attribute(step: k, baselineTokenID: baselineTokenID, settings: settings,
+                                      cancellation: cancellation).values)
             predictions.append(try prediction(step: k))
         }
         return ContinuationMatrix(tokenIDs: tokenIDs, promptCount: promptCount, settings: settings,
