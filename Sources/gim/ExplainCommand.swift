@@ -13,7 +13,15 @@ struct Explain: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Position whose prediction is explained; negative counts from the end.") var targetPosition = -1
     @Option(name: .customLong("baseline-token-id"), parsing: .unconditional, help: "Baseline token (default: the tokenizer's space token, else pad, else unk).") var baselineTokenID: Int?
     @Option(name: .customLong("foil-token-id"), parsing: .unconditional, help: "Contrastive mode: explain logit(target) − logit(foil).") var foilTokenID: Int?
+    @Option(name: .long, help: "Attribution methods to show, comma-separated: \(AttributionMethod.all.map(\.name).joined(separator: ", ")) (default: GIM with the knobs beside the plain gradient). JSON gains a \"methods\" array, one entry per method with its settings.")
+    var method: String?
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients' path points (midpoint rule).") var igSteps = AttributionMethod.defaultSteps
     @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func validate() throws {
+        try MethodOptions.validateSteps(igSteps)
+        if let method { _ = try MethodOptions.parse(method, igSteps: igSteps) }
+    }
 
     struct Output: Encodable {
         let model: String
@@ -29,6 +37,8 @@ struct Explain: ParsableCommand {
         let plain_attributions: [Float]
         let settings: KnobsJSON
         let timing_ms: [String: Double]
+        /// --method: one entry per method.
+        let methods: [MethodJSON]?
     }
 
     func run() throws {
@@ -43,6 +53,17 @@ struct Explain: ParsableCommand {
         guard gim.isFinite && plain.isFinite else {
             throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
         }
+        // --method: every method on the same kept forward pass, same target and position.
+        let methods = try method.map { try MethodOptions.parse($0, igSteps: igSteps) } ?? []
+        let extra = try methods.map { m -> Attribution in
+            var m = m
+            // A backward preset keeps its own knobs; the input baseline flag applies to IG and occlusion.
+            if m.kind != .backward { m.settings.inputBaseline = knobs.inputBaseline }
+            let a = try session.attribute(method: m, targetTokenID: gim.targetTokenID, targetPosition: gim.targetPosition,
+                                          foilTokenID: foilTokenID, baselineTokenID: baseline)
+            guard a.isFinite else { throw ModelError.badInput("\(m.name): the attribution contains NaN or infinity") }
+            return a
+        }
         let texts = bundle.tokenTexts(ids)
         let out = Output(model: bundle.name, token_ids: ids, tokens: texts, target_token_id: gim.targetTokenID,
                          target_token: bundle.tokenizer.displayText(gim.targetTokenID), foil_token_id: foilTokenID,
@@ -50,13 +71,20 @@ struct Explain: ParsableCommand {
                          baseline_token_id: baseline, attributions: gim.values, plain_attributions: plain.values,
                          settings: KnobsJSON(knobs.settings),
                          timing_ms: ["load": bundle.loadSeconds * 1000, "forward": session.forwardSeconds * 1000,
-                                     "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000])
+                                     "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000],
+                         methods: method == nil ? nil : extra.map(MethodJSON.init))
         if json { return try printJSON(out) }
 
         let what = foilTokenID.map { "logit(\"\(visible(out.target_token))\") − logit(\"\(visible(bundle.tokenizer.displayText($0)))\")" }
             ?? "logit of \"\(visible(out.target_token))\" (id \(out.target_token_id))"
         print("explaining \(what) = \(String(format: "%.3f", out.target_logit)) at position \(out.target_position)")
         print("baseline token \(baseline) \"\(visible(bundle.tokenizer.displayText(baseline)))\"; GIM: \(knobSummary(knobs.settings))\n")
+        if !extra.isEmpty {
+            for a in extra { print("\(a.method.name): \(a.method.summary) (\(String(format: "%.1f", a.seconds * 1000)) ms)") }
+            print("")
+            print(AttributionTable.render(tokens: texts.map(visible), columns: extra.map { ($0.method.title, $0.values) }))
+            return
+        }
         print(AttributionTable.render(tokens: texts.map(visible), columns: [("GIM", gim.values), ("plain gradient", plain.values)]))
         print(String(format: "\nforward %.1f ms, GIM backward %.1f ms, plain backward %.1f ms",
                      session.forwardSeconds * 1000, gim.seconds * 1000, plain.seconds * 1000))
@@ -66,6 +94,8 @@ struct Explain: ParsableCommand {
 func knobSummary(_ s: GIMSettings) -> String {
     String(format: "freeze_norm=%@ T=%g q=%g k=%g v=%g gate=%g up=%g", s.freezeNorm ? "on" : "off",
            s.softmaxTemperature, s.qScale, s.kScale, s.vScale, s.gateScale, s.upScale)
+        + (s.activationRule == .gradient ? "" : " rule=\(s.activationRule.rawValue)")
+        + (s.inputBaseline == .token ? "" : " baseline=\(s.inputBaseline.rawValue)")
 }
 
 /// A text table of attributions with a centred heat bar per column: negative values grow left

@@ -72,10 +72,11 @@ public struct GIMSettings: Sendable, Equatable, Hashable, Codable {
                                             vScale: 0.5, gateScale: 0.5, upScale: 0.5, activationRule: .identity,
                                             inputBaseline: .zero)
     /// lxt's CP-LRP (`cp_LRP`): norms detached, q and k detached (scale 0), v plain, no gradient
-    /// through the MLP's gate branch (`act(gate(x)).detach() * up(x)`: gate 0, up 1), the
-    /// activation's plain gradient, and relevance Σ_d e·grad (zero baseline).
+    /// through the MLP's gate branch (`act(gate(x).detach()) * up(x)`: gate 0, up 1), and relevance
+    /// Σ_d e·grad (zero baseline). The activation rule is the identity: moot for gated MLPs (no
+    /// gradient reaches the gate's activation) and what lxt's GPT-2 map keeps on GELU.
     public static let cpLRP = GIMSettings(freezeNorm: true, softmaxTemperature: 1, qScale: 0, kScale: 0, vScale: 1,
-                                          gateScale: 0, upScale: 1, activationRule: .gradient, inputBaseline: .zero)
+                                          gateScale: 0, upScale: 1, activationRule: .identity, inputBaseline: .zero)
 
     public var isPlain: Bool { self == .plain }
 
