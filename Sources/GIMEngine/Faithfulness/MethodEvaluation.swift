@@ -40,7 +40,7 @@ public struct MethodEvaluation: Sendable {
         let predicted = ExplainSession.argmax(try session.logits(at: -1))
         let target = expected?.first ?? predicted
         let attributions = try methods.map { m -> Attribution in
-            let a = try session.attribute(method: m, targetTokenID: target, baselineTokenID: baselineTokenID, cancel: cancel)
+            let a = try session.attribute(method: m, targetTokenID: target, baselineTokenID: baselineTokenID)
             guard a.isFinite else {
                 throw ModelError.badInput("\(m.name): the attribution contains NaN or infinity (the model's activations overflowed)")
             }
