@@ -113,9 +113,9 @@ struct Evaluate: ParsableCommand {
         let options = FaithfulnessOptions(maxCurvePoints: maxCurvePoints, randomOrders: randomOrders, seed: seed,
                                           minimumLogitDrop: minLogitDrop, minimumProbabilityDrop: minProbabilityDrop)
 
-        if let methods {
+        if let names = self.methods {
             // The method list replaces GIM vs plain; the knobs' input baseline applies to IG and occlusion.
-            let list = try MethodOptions.parse(methods, igSteps: igSteps).map { m -> AttributionMethod in
+            let list = try MethodOptions.parse(names, igSteps: igSteps).map { m -> AttributionMethod in
                 var m = m
                 if m.kind != .backward { m.settings.inputBaseline = knobs.inputBaseline }
                 return m

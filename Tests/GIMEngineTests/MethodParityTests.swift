@@ -21,7 +21,7 @@ final class MethodParityTests: XCTestCase {
         } else {
             m = try AttributionMethod.named(name)
         }
-        if let steps = c["steps"] as? Int { m.steps = steps }
+        if let steps = (c["steps"] as? NSNumber)?.intValue { m.steps = steps }
         if m.kind != .backward { m.settings.inputBaseline = (c["baseline"] as? String) == "zero" ? .zero : .token }
         XCTAssertEqual(m.settings.inputBaseline == .zero ? "zero" : "token", c["baseline"] as? String, name)
         return m
@@ -40,20 +40,23 @@ final class MethodParityTests: XCTestCase {
                 continue
             }
             let bundle = try ModelBundle.load(path: path)
+            // The Q4_1 GGUF runs its forward on the file's blocks while transformers dequantizes to
+            // float32: the same 1e-3 bound as SmolLM2ParityTests. Float32 tiny models: 1e-4.
+            let tolerance: Float = path.hasSuffix(".gguf") && path.contains("Q4") ? 1e-3 : Self.tolerance
             var worst: [String: Float] = [:]
             for c in fx["cases"] as! [[String: Any]] {
                 let m = try Self.method(c)
-                let ids = c["token_ids"] as! [Int]
-                let want = (c["relevance"] as! [NSNumber]).map(\.floatValue)
+                let ids = (c["token_ids"] as! [Any]).ints
+                let want = (c["relevance"] as! [Any]).floats
                 let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
-                let baseline = (c["baseline_token_id"] as? Int) ?? 0
-                let a = try session.attribute(method: m, targetTokenID: c["target_token_id"] as? Int,
-                                              targetPosition: c["target_position"] as! Int, baselineTokenID: baseline)
+                let baseline = (c["baseline_token_id"] as? NSNumber)?.intValue ?? 0
+                let a = try session.attribute(method: m, targetTokenID: (c["target_token_id"] as! NSNumber).intValue,
+                                              targetPosition: (c["target_position"] as! NSNumber).intValue, baselineTokenID: baseline)
                 let scale = max(want.map(abs).max() ?? 0, 1e-6)
                 let err = zip(a.values, want).map { abs($0 - $1) }.max()! / scale
                 let key = m.kind == .integratedGradients ? "\(m.name)-\(m.steps)" : m.name
                 worst[key] = max(worst[key] ?? 0, err)
-                XCTAssertLessThanOrEqual(err, Self.tolerance, "\(file) \(key) at \(c["target_position"]!) target \(c["target_token_id"]!)")
+                XCTAssertLessThanOrEqual(err, tolerance, "\(file) \(key) at \(c["target_position"]!) target \(c["target_token_id"]!)")
                 let logit = (c["target_logit"] as! NSNumber).floatValue
                 XCTAssertEqual(a.targetLogit, logit, accuracy: 1e-3 * max(1, abs(logit)), "\(file) target logit")
             }
