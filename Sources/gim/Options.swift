@@ -131,8 +131,8 @@ struct KnobsJSON: Encodable, Equatable {
     }
 }
 
-extension ActivationRule: @retroactive ExpressibleByArgument {}
-extension InputBaseline: @retroactive ExpressibleByArgument {}
+extension ActivationRule: ExpressibleByArgument {}
+extension InputBaseline: ExpressibleByArgument {}
 
 /// --method NAME[,NAME…] and --ig-steps: attribution methods by name (`AttributionMethod.named`).
 struct MethodOptions: ParsableArguments {
