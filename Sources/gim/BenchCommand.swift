@@ -19,12 +19,18 @@ struct Bench: ParsableCommand {
     var comparePytorch = false
     @Option(name: .long, parsing: .unconditional, help: "Longest prompt given to PyTorch with --compare-pytorch: its reference keeps every layer's T × T attention for autograd (~14 GB at 2048 tokens on SmolLM2, 4x that at 4096).")
     var pytorchMaxTokens = 2048
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients row: path points (0 = skip the row).") var igSteps = AttributionMethod.defaultSteps
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients row: prompt length in tokens.") var igTokens = 32
     @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else .venv/bin/python of the repository as scripts/bench/setup-pytorch.sh creates it, else python3).")
     var python: String?
 
     func validate() throws {
         guard (3...100).contains(runs) else { throw ValidationError("--runs must be between 3 and 100") }
         guard pytorchMaxTokens > 0 else { throw ValidationError("--pytorch-max-tokens must be positive") }
+        guard (0...AttributionMethod.stepsRange.upperBound).contains(igSteps) else {
+            throw ValidationError("--ig-steps must be in 0...\(AttributionMethod.stepsRange.upperBound)")
+        }
+        guard igTokens > 0 else { throw ValidationError("--ig-tokens must be positive") }
         guard parsedLengths != nil else { throw ValidationError("--lengths must be positive integers, e.g. 8,32,128") }
     }
 
@@ -55,8 +61,16 @@ struct Bench: ParsableCommand {
         /// Weight bytes held (projections, embedding, head), and read by one forward (projections +
         /// the head) and one backward (the projections).
         var weight_bytes: Int? = nil
+        var integrated_gradients: IGRow? = nil
         var forward_weight_bytes: Int? = nil
         var backward_weight_bytes: Int? = nil
+    }
+    /// Integrated Gradients (batched path points) against one GIM backward on the same prompt.
+    struct IGRow: Encodable {
+        let tokens: Int; let steps: Int
+        let integrated_gradients: Timing; let gim_backward: Timing
+        /// IG time / GIM backward time (medians): how many backwards IG costs.
+        let backward_ratio: Double
     }
     struct PyTorchTiming: Codable { let median_ms: Double; let min_ms: Double }
     struct PyTorchRow: Codable { let forward: PyTorchTiming; let explain: PyTorchTiming; let explain_param_grads: PyTorchTiming }
@@ -172,7 +186,8 @@ struct Bench: ParsableCommand {
         let me = FileManager.default.isExecutableFile(atPath: exe) ? exe : CommandLine.arguments[0]
         var failed: [String] = []
         for path in paths {
-            var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs)]
+            var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs),
+                        "--ig-steps", String(igSteps), "--ig-tokens", String(igTokens)]
             if json { args.append("--json") }
             if comparePytorch { args += ["--compare-pytorch", "--pytorch-max-tokens", String(pytorchMaxTokens)] }
             if let python { args += ["--python", python] }
@@ -268,6 +283,23 @@ struct Bench: ParsableCommand {
                 flushStandardOutput()
             }
         }
+        var igRow: IGRow?
+        if igSteps > 0 {
+            guard igTokens <= min(allIDs.count, model.contextLength) else {
+                throw ValidationError("--ig-tokens \(igTokens) exceeds the benchmark text")
+            }
+            let session = try ExplainSession(model: bundle.model, tokenIDs: Array(allIDs.prefix(igTokens)))
+            var method = AttributionMethod.integratedGradients
+            method.steps = igSteps
+            let ig = try time { _ = try session.attribute(method: method, targetTokenID: 11, baselineTokenID: baseline) }
+            let gimB = try time { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .gim) }
+            igRow = IGRow(tokens: igTokens, steps: igSteps, integrated_gradients: timing(ig, flop: nil),
+                          gim_backward: timing(gimB, flop: nil), backward_ratio: ig.0 / gimB.0)
+            if !json {
+                print(String(format: "\nIntegrated Gradients, %d steps on %d tokens (batched): %.1f ms (min %.1f) = %.1f GIM backwards (%.1f ms)",
+                             igSteps, igTokens, ig.0, ig.1, ig.0 / gimB.0, gimB.0))
+            }
+        }
         // The peak RSS is read before the rooflines' buffers (2 GiB for the memcpy) are allocated.
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -277,6 +309,7 @@ struct Bench: ParsableCommand {
         var output = Output(model: bundle.name, threads: Parallel.threads, load_ms: bundle.loadSeconds * 1000,
                             sgemm_gflops: sgemm, peak_rss_mb: rss, rows: rows)
         output.memory_gbps = bandwidth
+        output.integrated_gradients = igRow
         if let a = try? FileManager.default.attributesOfItem(atPath: bundle.path), a[.type] as? FileAttributeType == .typeRegular {
             output.file_bytes = (a[.size] as? NSNumber)?.intValue
         }

@@ -28,6 +28,9 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "The same for the probability areas.") var minProbabilityDrop = FaithfulnessOptions().minimumProbabilityDrop
     @Option(name: .long, parsing: .unconditional, help: "Bootstrap resamples for the 95% intervals.") var bootstrap = 2000
     @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N prompts.") var limit: Int?
+    @Option(name: .long, help: "Compare these attribution methods instead (comma-separated: \(AttributionMethod.all.map(\.name).joined(separator: ", "))): a table of methods × comprehensiveness, sufficiency (the GIM paper's, as a ratio to the target logit and in logits) and the deletion/insertion/leave-one-out figures, with paired differences against GIM. JSON: schemas/evaluate-methods.schema.json.")
+    var methods: String?
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients' path points (--methods).") var igSteps = AttributionMethod.defaultSteps
     @Flag(name: .long, help: "Also print one line per prompt.") var perPrompt = false
     @Flag(name: .long, help: "Print JSON (summary and every prompt's figures).") var json = false
 
@@ -37,6 +40,8 @@ struct Evaluate: ParsableCommand {
         guard bootstrap >= 100 && bootstrap <= 100_000 else { throw ValidationError("--bootstrap must be in 100...100000") }
         if let limit, limit < 1 { throw ValidationError("--limit must be positive") }
         guard minLogitDrop >= 0, minProbabilityDrop >= 0 else { throw ValidationError("minimum drops must not be negative") }
+        try MethodOptions.validateSteps(igSteps)
+        if let methods { _ = try MethodOptions.parse(methods, igSteps: igSteps) }
     }
 
     // MARK: JSON
@@ -108,7 +113,16 @@ struct Evaluate: ParsableCommand {
         let options = FaithfulnessOptions(maxCurvePoints: maxCurvePoints, randomOrders: randomOrders, seed: seed,
                                           minimumLogitDrop: minLogitDrop, minimumProbabilityDrop: minProbabilityDrop)
 
-        let progress = Progress(total: set.count)
+        if let names = self.methods {
+            // The method list replaces GIM vs plain; the knobs' input baseline applies to IG and occlusion.
+            let list = try MethodOptions.parse(names, igSteps: igSteps).map { m -> AttributionMethod in
+                var m = m
+                if m.kind != .backward { m.settings.inputBaseline = knobs.inputBaseline }
+                return m
+            }
+            return try runMethods(list, bundle: bundle, set: set, baseline: baseline, options: options)
+        }
+        let progress = EvaluateProgress(total: set.count)
         let started = DispatchTime.now()
         var results: [(Int, EvaluationPrompt, PromptEvaluation)] = []
         var skipped: [Skipped] = []
@@ -280,16 +294,16 @@ struct Evaluate: ParsableCommand {
     }
 }
 
-private func seconds(since start: DispatchTime) -> Double {
+func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }
 
-private func duration(_ s: Double) -> String {
+func duration(_ s: Double) -> String {
     s < 60 ? String(format: "%.1f s", s) : String(format: "%dm %02ds", Int(s) / 60, Int(s) % 60)
 }
 
 /// Progress on standard error: a redrawn bar when stderr is a terminal, else a line every ~10%.
-private final class Progress {
+final class EvaluateProgress {
     let total: Int
     let tty = isatty(STDERR_FILENO) == 1
     let start = DispatchTime.now()

@@ -18,6 +18,9 @@ struct Explain: ParsableCommand {
     @OptionGroup var samplingOptions: SamplingOptions
     @Option(name: .long, help: "Columns per token (tokens) or per word (words: sub-word tokens merged, see README).") var aggregate: Aggregate = .tokens
     @Option(name: .long, help: "How a word's token values combine with --aggregate words: sum or max-abs (the value of largest magnitude).") var wordReduction: WordReductionOption = .sum
+    @Option(name: .long, help: "Attribution methods to show, comma-separated: \(AttributionMethod.all.map(\.name).joined(separator: ", ")) (default: GIM with the knobs beside the plain gradient). JSON gains a \"methods\" array, one entry per method with its settings.")
+    var method: String?
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients' path points (midpoint rule).") var igSteps = AttributionMethod.defaultSteps
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     enum Aggregate: String, ExpressibleByArgument, CaseIterable { case tokens, words }
@@ -29,6 +32,11 @@ struct Explain: ParsableCommand {
             if targetTokenID != nil || targetPosition != -1 || foilTokenID != nil {
                 throw ValidationError("--target-token-id, --target-position and --foil-token-id do not apply with --generate/--continuation: every continuation token is a target")
             }
+        }
+        try MethodOptions.validateSteps(igSteps)
+        if let method {
+            if generate != nil || continuation != nil { throw ValidationError("--method does not apply with --generate/--continuation yet: their rows show GIM and the plain gradient") }
+            _ = try MethodOptions.parse(method, igSteps: igSteps)
         }
     }
 
@@ -51,6 +59,8 @@ struct Explain: ParsableCommand {
         let word_reduction: String?
         let word_attributions: [Float]?
         let plain_word_attributions: [Float]?
+        /// --method: one entry per method.
+        let methods: [MethodJSON]?
     }
 
     func run() throws {
@@ -66,6 +76,17 @@ struct Explain: ParsableCommand {
         guard gim.isFinite && plain.isFinite else {
             throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
         }
+        // --method: every method on the same kept forward pass, same target and position.
+        let methods = try method.map { try MethodOptions.parse($0, igSteps: igSteps) } ?? []
+        let extra = try methods.map { m -> Attribution in
+            var m = m
+            // A backward preset keeps its own knobs; the input baseline flag applies to IG and occlusion.
+            if m.kind != .backward { m.settings.inputBaseline = knobs.inputBaseline }
+            let a = try session.attribute(method: m, targetTokenID: gim.targetTokenID, targetPosition: gim.targetPosition,
+                                          foilTokenID: foilTokenID, baselineTokenID: baseline)
+            guard a.isFinite else { throw ModelError.badInput("\(m.name): the attribution contains NaN or infinity") }
+            return a
+        }
         let texts = bundle.tokenTexts(ids)
         let mapping = aggregate == .words ? WordAggregation.mapping(tokenIDs: ids, tokenizer: bundle.tokenizer) : nil
         let out = Output(model: bundle.name, token_ids: ids, tokens: texts, target_token_id: gim.targetTokenID,
@@ -77,13 +98,20 @@ struct Explain: ParsableCommand {
                                      "gim_backward": gim.seconds * 1000, "plain_backward": plain.seconds * 1000],
                          words: mapping.map { $0.words.map(WordJSON.init) }, word_reduction: mapping.map { _ in wordReduction.rawValue },
                          word_attributions: mapping?.aggregate(gim.values, wordReduction.reduction),
-                         plain_word_attributions: mapping?.aggregate(plain.values, wordReduction.reduction))
+                         plain_word_attributions: mapping?.aggregate(plain.values, wordReduction.reduction),
+                         methods: method == nil ? nil : extra.map(MethodJSON.init))
         if json { return try printJSON(out) }
 
         let what = foilTokenID.map { "logit(\"\(visible(out.target_token))\") − logit(\"\(visible(bundle.tokenizer.displayText($0)))\")" }
             ?? "logit of \"\(visible(out.target_token))\" (id \(out.target_token_id))"
         print("explaining \(what) = \(String(format: "%.3f", out.target_logit)) at position \(out.target_position)")
         print("baseline token \(baseline) \"\(visible(bundle.tokenizer.displayText(baseline)))\"; GIM: \(knobSummary(knobs.settings))\n")
+        if !extra.isEmpty {
+            for a in extra { print("\(a.method.name): \(a.method.summary) (\(String(format: "%.1f", a.seconds * 1000)) ms)") }
+            print("")
+            print(AttributionTable.render(tokens: texts.map(visible), columns: extra.map { ($0.method.title, $0.values) }))
+            return
+        }
         if let mapping {
             print(AttributionTable.render(tokens: mapping.words.map { visible($0.text) },
                                           columns: [("GIM (words, \(wordReduction.rawValue))", mapping.aggregate(gim.values, wordReduction.reduction)),
@@ -99,6 +127,8 @@ struct Explain: ParsableCommand {
 func knobSummary(_ s: GIMSettings) -> String {
     String(format: "freeze_norm=%@ T=%g q=%g k=%g v=%g gate=%g up=%g", s.freezeNorm ? "on" : "off",
            s.softmaxTemperature, s.qScale, s.kScale, s.vScale, s.gateScale, s.upScale)
+        + (s.activationRule == .gradient ? "" : " rule=\(s.activationRule.rawValue)")
+        + (s.inputBaseline == .token ? "" : " baseline=\(s.inputBaseline.rawValue)")
 }
 
 /// A text table of attributions with a centred heat bar per column: negative values grow left

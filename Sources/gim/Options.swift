@@ -143,9 +143,16 @@ struct KnobOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Gradient scale at the SwiGLU up branch (1 = gim-explain ≤ 0.1.4).")
     var upScale: Float = GIMSettings.gim.upScale
 
+    @Option(name: .long, help: "Backward of the MLP's SiLU/GELU: gradient (act'(x)) or identity (act(x)/x, AttnLRP's rule).")
+    var activationRule: ActivationRule = GIMSettings.gim.activationRule
+
+    @Option(name: .long, help: "What the attribution subtracts from each embedding: token (the baseline token's) or zero (lxt's Σ e·grad).")
+    var inputBaseline: InputBaseline = GIMSettings.gim.inputBaseline
+
     var settings: GIMSettings {
         GIMSettings(freezeNorm: !noFreezeNorm, softmaxTemperature: temperature, qScale: qScale, kScale: kScale,
-                    vScale: vScale, gateScale: gateScale, upScale: upScale)
+                    vScale: vScale, gateScale: gateScale, upScale: upScale, activationRule: activationRule,
+                    inputBaseline: inputBaseline)
     }
 
     func validate() throws {
@@ -155,16 +162,72 @@ struct KnobOptions: ParsableArguments {
 
 /// GIM's knobs in JSON output, named as in the Python package: freeze_norm is a JSON boolean,
 /// the others numbers (each Float written as its shortest decimal: 0.3, not 0.30000001192092896).
+/// activation_rule and input_baseline are strings, written only when not GIM's defaults (so
+/// the default output keeps its shape) unless `complete`.
 struct KnobsJSON: Encodable, Equatable {
     let freeze_norm: Bool
     let softmax_temperature, q_scale, k_scale, v_scale, gate_scale, up_scale: Double
+    let activation_rule: String?
+    let input_baseline: String?
 
-    init(_ s: GIMSettings) {
+    init(_ s: GIMSettings, complete: Bool = false) {
         func d(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
         freeze_norm = s.freezeNorm
         softmax_temperature = d(s.softmaxTemperature)
         q_scale = d(s.qScale); k_scale = d(s.kScale); v_scale = d(s.vScale)
         gate_scale = d(s.gateScale); up_scale = d(s.upScale)
+        activation_rule = complete || s.activationRule != .gradient ? s.activationRule.rawValue : nil
+        input_baseline = complete || s.inputBaseline != .token ? s.inputBaseline.rawValue : nil
+    }
+}
+
+extension ActivationRule: ExpressibleByArgument {}
+extension InputBaseline: ExpressibleByArgument {}
+
+/// --method NAME[,NAME…] and --ig-steps: attribution methods by name (`AttributionMethod.named`).
+struct MethodOptions: ParsableArguments {
+    /// The methods of a comma-separated list, each with --ig-steps; nil for an empty list.
+    static func parse(_ list: String, igSteps: Int) throws -> [AttributionMethod] {
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw ValidationError("give at least one method name (known: \(AttributionMethod.all.map(\.name).joined(separator: ", ")))") }
+        var out: [AttributionMethod] = []
+        for n in names {
+            var m: AttributionMethod
+            do { m = try AttributionMethod.named(n) } catch { throw ValidationError("\(error)") }
+            m.steps = igSteps
+            if !out.contains(m) { out.append(m) }
+        }
+        return out
+    }
+
+    static func validateSteps(_ steps: Int) throws {
+        guard AttributionMethod.stepsRange.contains(steps) else {
+            throw ValidationError("--ig-steps must be in \(AttributionMethod.stepsRange)")
+        }
+    }
+}
+
+/// One method's attribution in JSON: its name, kind and knobs, values and timing.
+struct MethodJSON: Encodable {
+    let method: String
+    let title: String
+    let kind: String
+    let settings: KnobsJSON?
+    let steps: Int?
+    let seed: UInt64?
+    let input_baseline: String?
+    let attributions: [Float]
+    let target_logit: Float
+    let ms: Double
+
+    init(_ a: Attribution) {
+        let m = a.method
+        method = m.name; title = m.title; kind = m.kind.rawValue
+        settings = m.kind == .backward ? KnobsJSON(m.settings, complete: true) : nil
+        steps = m.kind == .integratedGradients ? m.steps : nil
+        seed = m.kind == .random ? m.seed : nil
+        input_baseline = m.kind == .integratedGradients || m.kind == .occlusion ? m.settings.inputBaseline.rawValue : nil
+        attributions = a.values; target_logit = a.targetLogit; ms = a.seconds * 1000
     }
 }
 

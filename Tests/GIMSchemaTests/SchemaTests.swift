@@ -64,7 +64,8 @@ final class SchemaTests: XCTestCase {
     func testEverySchemaParsesAndUsesOnlyImplementedKeywords() throws {
         let dir = Self.root.appendingPathComponent("schemas")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".schema.json") }.sorted()
-        XCTAssertEqual(names, ["bench", "evaluate", "explain-continuation", "explain", "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
+        XCTAssertEqual(names, ["bench", "evaluate-methods", "evaluate", "explain-continuation", "explain", "export", "generate", "info",
+                               "predict"].map { $0 + ".schema.json" })
         for n in names {
             let schema = try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent(n)))
             guard case .object(let top) = schema else { return XCTFail("\(n) is not an object") }
@@ -122,6 +123,20 @@ final class SchemaTests: XCTestCase {
             return XCTFail("no words")
         }
         XCTAssertEqual(ws.count, wa.count)
+        // --method: one entry per method with its settings; every method on GPT-2 and a Llama.
+        let names = AttributionMethod.all.map(\.name).joined(separator: ",")
+        for model in [Self.tinyLlama, Self.tinyGPT2] {
+            let m = try assertValid(runGim(["explain", "--model", model, "--prompt", "hello there friend", "--method", names,
+                                            "--ig-steps", "4", "--json"]), "explain")
+            guard case .object(let o) = m, case .array(let list)? = o["methods"] else { return XCTFail("no methods") }
+            XCTAssertEqual(list.count, AttributionMethod.all.count)
+        }
+        let lrp = try assertValid(runGim(["explain", "--model", Self.tinyLlama, "--prompt", "hello there friend",
+                                          "--activation-rule", "identity", "--input-baseline", "zero", "--json"]), "explain")
+        guard case .object(let l) = lrp, case .object(let ls)? = l["settings"] else { return XCTFail("no settings") }
+        XCTAssertEqual(ls["activation_rule"], .string("identity"))
+        XCTAssertEqual(ls["input_baseline"], .string("zero"))
+        XCTAssertNil(settings["activation_rule"], "the default call keeps its shape")
     }
 
     func testExplainContinuation() throws {
@@ -145,6 +160,9 @@ final class SchemaTests: XCTestCase {
             """.utf8).write(to: set)
         defer { try? FileManager.default.removeItem(at: set) }
         try assertValid(runGim(["evaluate", "--model", Self.tinyLlama, "--prompts", set.path, "--bootstrap", "100", "--json"]), "evaluate")
+        try assertValid(runGim(["evaluate", "--model", Self.tinyLlama, "--prompts", set.path, "--bootstrap", "100",
+                                "--methods", "gim,plain,attnlrp,cplrp,integrated-gradients,occlusion,random", "--ig-steps", "4",
+                                "--json"]), "evaluate-methods")
     }
 
     func testBench() throws {

@@ -51,6 +51,23 @@ assert all(type(v) is float or type(v) is int for k, v in d['settings'].items() 
 check "explain --no-freeze-norm --json: freeze_norm is false" py "
 import json; d = json.load(open('$tmp/nofreeze.json')); assert d['settings']['freeze_norm'] is False, d['settings']"
 
+"$gim" explain --model "$model" --prompt "The capital of France is" --method gim,plain,attnlrp,cplrp,integrated-gradients,occlusion,random --ig-steps 8 --json > "$tmp/methods.json" 2>> "$tmp/err"
+check "explain --method: one attribution per method with its settings; gim and plain equal the default columns" py "
+import json
+d = json.load(open('$tmp/methods.json')); m = {x['method']: x for x in d['methods']}
+assert list(m) == ['gim','plain','attnlrp','cplrp','integrated-gradients','occlusion','random'], list(m)
+assert m['gim']['attributions'] == d['attributions'] and m['plain']['attributions'] == d['plain_attributions']
+assert m['attnlrp']['settings']['activation_rule'] == 'identity' and m['attnlrp']['settings']['input_baseline'] == 'zero'
+assert m['cplrp']['settings']['q_scale'] == 0 and m['cplrp']['settings']['gate_scale'] == 0
+assert m['integrated-gradients']['steps'] == 8 and m['random']['seed'] == 0
+assert all(len(x['attributions']) == len(d['token_ids']) for x in m.values())
+assert 'activation_rule' not in d['settings'], 'the default settings keep their shape'"
+"$gim" explain --model "$model" --prompt "The capital of France is" --method attnlrp > "$tmp/methods.txt" 2>> "$tmp/err"
+check "explain --method attnlrp prints its table" grep -q "AttnLRP" "$tmp/methods.txt"
+check "error: unknown method" expect_error badmethod "unknown attribution method" "$gim" explain --model "$model" --prompt hi --method lime
+check "error: IG steps out of range" expect_error badsteps "ig-steps" "$gim" explain --model "$model" --prompt hi --method ig --ig-steps 0
+check "error: unknown activation rule" expect_error badrule "activation-rule" "$gim" explain --model "$model" --prompt hi --activation-rule relu
+
 expect_error() {  # expect_error NAME PATTERN COMMAND...: non-zero exit and the pattern on stderr
   local name="$1" pattern="$2"; shift 2
   if "$@" > "$tmp/out" 2> "$tmp/err"; then echo "  exited 0"; return 1; fi
@@ -106,6 +123,17 @@ assert len(d['prompts']) == 3
 assert d['settings']['freeze_norm'] is True, d['settings']
 "
 printf '{"prompt": "ok"}\nnot json\n' > "$tmp/bad.jsonl"
+"$gim" evaluate --model "$model" --prompts data/prompts.jsonl --limit 3 --bootstrap 200 --methods gim,plain,occlusion,random --json > "$tmp/evalm.json" 2> "$tmp/eval.err"
+check "evaluate --methods: every prompt gets comprehensiveness and sufficiency in logits; occlusion beats random on comprehensiveness" py "
+import json
+d = json.load(open('$tmp/evalm.json'))
+assert d['evaluated'] == 3 and d['reference_method'] == 'gim' and set(d['versus_reference']) == {'plain', 'occlusion', 'random'}
+for p in d['prompts']:
+    for name, m in p['methods'].items():
+        assert m['metrics']['comprehensiveness_logits'] is not None and m['metrics']['sufficiency_logits'] is not None, name
+        assert len(m['comprehensiveness_drops']) == len(p['comprehensiveness_counts']) == min(50, p['token_count'])
+s = d['summary']
+assert s['occlusion']['comprehensiveness_logits']['mean'] > s['random']['comprehensiveness_logits']['mean'], s"
 check "error: malformed prompt set" expect_error badjsonl "bad.jsonl:2" "$gim" evaluate --model "$model" --prompts "$tmp/bad.jsonl"
 
 echo "$passed passed, $failed failed"

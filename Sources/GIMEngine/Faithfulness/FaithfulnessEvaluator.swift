@@ -125,6 +125,36 @@ public final class FaithfulnessEvaluator: @unchecked Sendable {
         }
     }
 
+    /// The GIM paper's comprehensiveness and sufficiency of each attribution (`PaperFaithfulness`),
+    /// every needed input in one batch (shared with the deletion/insertion curves' memo).
+    public func paperScores(_ attributions: [[Float]], cancel: (() -> Bool)? = nil) throws -> [PaperFaithfulness] {
+        try lock.withLock {
+            let n = positions
+            var orders: [[Int]] = []
+            for values in attributions {
+                guard values.count >= n, values.prefix(n).allSatisfy(\.isFinite) else {
+                    throw ModelError.badInput("the attribution has fewer than \(n) values or contains NaN or infinity")
+                }
+                orders.append(Self.order(Array(values.prefix(n))))
+            }
+            let ck = PaperFaithfulness.comprehensivenessCounts(positions: n)
+            let sk = PaperFaithfulness.sufficiencyCounts(positions: n)
+            var needed = [[Bool](repeating: false, count: n)]
+            for o in orders {
+                needed += ck.map { deletionMask(o, $0) }
+                // The bottom m of the order replaced = only the top n − m kept.
+                needed += sk.map { insertionMask(o, n - $0) }
+            }
+            try run(needed, cancel)
+            let fx = memo[[Bool](repeating: false, count: n)]!.0
+            return orders.map { o in
+                PaperFaithfulness(targetLogit: fx, comprehensivenessCounts: ck,
+                                  comprehensivenessLogits: ck.map { memo[deletionMask(o, $0)]!.0 },
+                                  sufficiencyCounts: sk, sufficiencyLogits: sk.map { memo[insertionMask(o, n - $0)]!.0 })
+            }
+        }
+    }
+
     /// Positions sorted by value, largest first; ties by position.
     public static func order(_ values: [Float]) -> [Int] {
         values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }

@@ -70,13 +70,13 @@ public final class ExplainSession {
         BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
         let grad = try backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil,
                                     cancellation: cancellation)
-        let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineTokenID,
-                                             embedding: model.tokenEmbedding, rows: cache.length, dim: model.dim)
+        let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineRow(baselineTokenID, settings),
+                                             rows: cache.length, dim: model.dim)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         let logit = logits[target] - (foilTokenID.map { logits[$0] } ?? 0)
         return Attribution(tokenIDs: cache.tokens, targetTokenID: target, foilTokenID: foilTokenID, targetPosition: p,
                            baselineTokenID: baselineTokenID, settings: settings, values: values, targetLogit: logit,
-                           seconds: seconds)
+                           seconds: seconds, method: .backward(settings))
     }
 
     /// Runs the (modified) backward from a caller-chosen gradient at the final hidden states
@@ -91,10 +91,14 @@ public final class ExplainSession {
         return backward.run(cache, seed: seed, rows: nil, settings: settings, observer: observer).array
     }
 
-    /// a_t = Σ_d grad[t,d] · (e[t,d] − e_base[d]).
-    static func gradientTimesInput(_ grad: FloatBuffer, _ e: FloatBuffer, baseline: Int, embedding: WeightMatrix,
-                                   rows: Int, dim: Int) -> [Float] {
-        let base = embedding.row(baseline)
+    /// The embedding that stands for "no input": the baseline token's row, or zeros. [D]
+    func baselineRow(_ baselineTokenID: Int, _ settings: GIMSettings) -> [Float] {
+        settings.inputBaseline == .zero ? [Float](repeating: 0, count: model.dim) : model.tokenEmbedding.row(baselineTokenID)
+    }
+
+    /// a_t = Σ_d grad[t,d] · (e[t,d] − base[d]).
+    static func gradientTimesInput(_ grad: FloatBuffer, _ e: FloatBuffer, baseline base: [Float], rows: Int,
+                                   dim: Int) -> [Float] {
         return (0..<rows).map { t in
             let g = grad.pointer + t * dim, x = e.pointer + t * dim
             var sum: Float = 0

@@ -50,9 +50,15 @@ extension Activations {
 
     /// The backward of `gatedProductRows` with GIM's gate/up scales at the product:
     ///   dgate = gateScale · dAct ⊙ up ⊙ act'(gate),   dup = upScale · dAct ⊙ act(gate).
+    /// With `rule` .identity, act'(gate) becomes act(gate)/(gate + ε) (`IdentityRule.swift`).
     static func gatedProductBackwardRows(_ activation: GatedActivation, _ gateUp: UnsafePointer<Float>,
                                          _ dAct: UnsafePointer<Float>, _ dGateUp: UnsafeMutablePointer<Float>,
-                                         rows: Int, f: Int, gateScale: Float, upScale: Float) {
+                                         rows: Int, f: Int, gateScale: Float, upScale: Float,
+                                         rule: ActivationRule = .gradient) {
+        if rule == .identity {
+            return gatedProductIdentityBackwardRows(activation, gateUp, dAct, dGateUp, rows: rows, f: f,
+                                                    gateScale: gateScale, upScale: upScale)
+        }
         guard activation == .geluTanh else {
             return siluProductBackwardRows(gateUp, dAct, dGateUp, rows: rows, f: f, gateScale: gateScale, upScale: upScale)
         }

@@ -32,6 +32,11 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func makeBackward(length: Int) -> BackwardPass
     /// Logits at `position` of several same-length inputs given as embeddings (see the extension).
     func batchLogits(tokens: [Int], embeddings batch: [[Float]], at position: Int) throws -> [[Float]]
+    /// ∂L/∂e of several same-length inputs given as embeddings, L = logit(target) (− logit(foil))
+    /// at `position`, through the backward `settings` describe (Integrated Gradients' path points).
+    /// [batch][(position+1)·dim]: rows after `position` cannot reach L and are cut.
+    func batchGradients(tokens: [Int], embeddings batch: [[Float]], at position: Int, target: Int, foil: Int?,
+                        settings: GIMSettings) throws -> [[Float]]
 
     /// FLOPs of the forward over T tokens (plus one position's logits) and of the backward.
     func forwardFLOPs(tokens: Int) -> Double

@@ -25,9 +25,14 @@ public final class DecoderBackward: BackwardPass {
     /// One layer's activations recomputed for a checkpointed forward pass (made on first use).
     private var work: DecoderLayerCache?
 
-    public init(model: DecoderModel, length: Int) {
+    /// Stacked sequences (see `DecoderForwardCache.sequences`): the attention and RoPE run per
+    /// sequence of t/sequences rows, everything else over all rows at once.
+    let sequences: Int
+
+    public init(model: DecoderModel, length: Int, sequences: Int = 1) {
         self.model = model
         t = length
+        self.sequences = sequences
         let c = model.config
         dx = FloatBuffer(count: t * c.dim)
         dxn = FloatBuffer(count: t * c.dim)
@@ -35,7 +40,7 @@ public final class DecoderBackward: BackwardPass {
         dGateUp = FloatBuffer(count: t * 2 * c.ffnDim)
         dCtx = FloatBuffer(count: t * c.attnDim)
         dQKV = FloatBuffer(count: t * c.qkvDim)
-        attentionScratch = AttentionBackwardScratch(tokens: t, heads: c.heads, headDim: c.headDim)
+        attentionScratch = AttentionBackwardScratch(tokens: t / sequences, heads: c.heads, headDim: c.headDim)
         dPostNorm = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
     }
 
@@ -48,9 +53,11 @@ public final class DecoderBackward: BackwardPass {
         let c = model.config, w = model.weights
         let cache = pass as! DecoderForwardCache
         let d = c.dim, f = c.ffnDim
-        precondition(cache.length == t && seed.count == t * d)
-        // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r.
-        let r = min(rows ?? t, t)
+        precondition(cache.length == t && seed.count == t * d && cache.sequences == sequences)
+        // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r
+        // (one sequence; stacked sequences run every row).
+        let r = sequences > 1 ? t : min(rows ?? t, t)
+        let n = t / sequences, seqRows = sequences > 1 ? n : r
         dx.zero()
 
         // hidden = output_norm(xOut)
@@ -67,9 +74,10 @@ public final class DecoderBackward: BackwardPass {
                                         rows: r, settings: s)
             // mlpOut = ffn_down(act): act gets dMLP · W_down.
             lw.down.backward(dMLP.pointer, dAct.pointer, rows: r)
-            // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product.
+            // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product and the
+            // activation rule (gradient, or AttnLRP's identity) at act(gate).
             Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
-                                                 gateScale: s.gateScale, upScale: s.upScale)
+                                                 gateScale: s.gateScale, upScale: s.upScale, rule: s.activationRule)
             // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
             lw.gateUp.backward(dGateUp.pointer, dxn.pointer, rows: r)
             // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
@@ -82,11 +90,15 @@ public final class DecoderBackward: BackwardPass {
                                               invRms: lc.invRmsPostAttn, rows: r, settings: s)
             lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
             observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
-            model.attention(layer: l).backward(qkv: lc.qkv.pointer, dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
-                                               tokens: t, rows: r, settings: s)
-            // q, k = rope(q), rope(k): rotate the gradients back.
-            cache.ropes.table(c, layer: l).apply(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
-                                                 layout: c.ropeLayout, inverse: true)
+            for q in 0..<sequences {
+                let o = q * n
+                model.attention(layer: l).backward(qkv: lc.qkv.pointer + o * c.qkvDim, dCtx: dCtx.pointer + o * c.attnDim,
+                                                   dQKV: dQKV.pointer + o * c.qkvDim, scratch: attentionScratch,
+                                                   tokens: n, rows: seqRows, settings: s)
+                // q, k = rope(q), rope(k): rotate the gradients back.
+                cache.ropes.table(c, layer: l).apply(dQKV.pointer + o * c.qkvDim, rows: seqRows, rowStride: c.qkvDim,
+                                                     heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: true)
+            }
             // q, k = q_norm(q), k_norm(k) per head (its statistics frozen with freeze_norm).
             if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
                 HeadRMSNorm.backward(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: c.headDim,

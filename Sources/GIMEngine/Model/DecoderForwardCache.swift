@@ -75,10 +75,16 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
     public let hidden: FloatBuffer
     let ropes: DecoderRoPE
 
+    /// Independent sequences stacked in the rows (1 for a prompt; Integrated Gradients stacks its
+    /// path points): sequence s is rows s·n..<(s+1)·n, n = `sequenceLength`, positions restarting at 0.
+    public let sequences: Int
+    public var sequenceLength: Int { length / sequences }
+
     /// `recompute` nil keeps every layer's activations; given, only the layers' inputs.
-    init(config c: DecoderConfig, tokens: [Int], recompute: (@Sendable (Int, DecoderLayerCache) -> Void)? = nil) {
+    init(config c: DecoderConfig, tokens: [Int], sequences: Int = 1, recompute: (@Sendable (Int, DecoderLayerCache) -> Void)? = nil) {
         config = c
         self.tokens = tokens
+        self.sequences = sequences
         self.recompute = recompute
         let t = tokens.count
         embeddings = FloatBuffer(count: t * c.dim)
@@ -87,7 +93,7 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
         xOut = FloatBuffer(count: t * c.dim)
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)
-        ropes = DecoderRoPE(c, positions: t)
+        ropes = DecoderRoPE(c, positions: t / sequences)
     }
 
     /// The input of layer l, [T, D].

@@ -46,14 +46,21 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
     /// `embeddings` ([T, D]), when given, replaces the token-embedding lookup (finite-difference
     /// checks and perturbation tests feed modified inputs this way).
-    /// `cancellation` is polled before each layer.
-    public func forward(_ tokens: [Int], embeddings: [Float]? = nil, cancellation: Cancellation? = nil) throws -> DecoderForwardCache {
+    /// `cancellation` is polled before each layer. `sequences` > 1 stacks that many independent
+    /// sequences of tokens.count/sequences rows each (`batchGradients` runs Integrated Gradients'
+    /// path points so: one GEMM per projection).
+    public func forward(_ tokens: [Int], embeddings: [Float]? = nil, cancellation: Cancellation? = nil,
+                        sequences b: Int = 1) throws -> DecoderForwardCache {
         let c = config
-        try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
+        guard b >= 1 && tokens.count % b == 0 else {
+            throw ModelError.badInput("\(tokens.count) tokens do not split into \(b) sequences")
+        }
+        let n = tokens.count / b
+        try ForwardInput.validate(b == 1 ? tokens : Array(tokens[0..<n]), vocabSize: c.vocabSize, contextLength: c.contextLength)
         let t = tokens.count, d = c.dim
         let checkpoint = c.keptBytes(tokens: t) > Self.keptActivationBudget
         try ForwardInput.requireMemory(c.activationBytes(tokens: t), tokens: t)
-        let ropes = DecoderRoPE(c, positions: t)
+        let ropes = DecoderRoPE(c, positions: n)
         // Long prompts keep only each block's input; the backward recomputes the block from it.
         var recompute: (@Sendable (Int, DecoderLayerCache) -> Void)?
         if checkpoint {
@@ -63,12 +70,12 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
             recompute = { [self] l, work in
                 // work.xIn holds the layer's input: run the block again (its output is not needed).
                 scratch.withLock { s in
-                    blockForward(layer: l, work, output: s.1.pointer, scratch: s.0, sequences: 1, length: t,
+                    blockForward(layer: l, work, output: s.1.pointer, scratch: s.0, sequences: b, length: n,
                                  rope: ropes.table(c, layer: l))
                 }
             }
         }
-        let cache = DecoderForwardCache(config: c, tokens: tokens, recompute: recompute)
+        let cache = DecoderForwardCache(config: c, tokens: tokens, sequences: b, recompute: recompute)
 
         // e = embed_tokens(ids): [T, D]; the residual stream starts at e · embeddingScale.
         try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
@@ -83,7 +90,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
             let out = l + 1 < c.layers ? cache.input(of: l + 1) : cache.xOut
             let lc = work ?? cache.layers[l]
             if let work { work.xIn.copy(from: cache.layerInputs[l]) }
-            blockForward(layer: l, lc, output: out.pointer, scratch: scratch, sequences: 1, length: t,
+            blockForward(layer: l, lc, output: out.pointer, scratch: scratch, sequences: b, length: n,
                          rope: cache.ropes.table(c, layer: l))
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,

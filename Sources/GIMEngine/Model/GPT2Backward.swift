@@ -1,7 +1,7 @@
 /// The backward pass of `GPT2Model`: activation gradients only (no weight gradients), from a seed
 /// gradient at the final hidden states down to the token embeddings, with GIM's modifications
-/// applied as `GIMSettings` says (freeze_norm, softmax temperature, q/k/v scales; gate/up scales
-/// have nothing to act on). Each step names the forward line it undoes.
+/// applied as `GIMSettings` says (freeze_norm, softmax temperature, q/k/v scales, the activation
+/// rule at the MLP's GELU; gate/up scales have nothing to act on). Each step names the forward line it undoes.
 /// Not `Sendable`: its scratch buffers belong to the one thread that owns it (a session's).
 public final class GPT2Backward: BackwardPass {
     public let model: GPT2Model
@@ -54,8 +54,12 @@ public final class GPT2Backward: BackwardPass {
 
             // xOut = xMid + gelu(fc) · W_projᵀ + b_proj: the residual passes dx; gelu(fc) gets dx · W_proj.
             BLAS.linearBackward(dx.pointer, lw.wProj.pointer, dFc.pointer, rows: r, inFeatures: f, outFeatures: d)
-            // act = gelu(fc)
-            for i in 0..<r * f { dFc[i] *= Activations.geluGrad(lc.fc[i], c.activation) }
+            // act = gelu(fc): gelu'(fc), or gelu(fc)/(fc + ε) under the identity rule.
+            if s.activationRule == .identity {
+                for i in 0..<r * f { dFc[i] *= Activations.geluBackwardFactor(lc.fc[i], c.activation, .identity) }
+            } else {
+                for i in 0..<r * f { dFc[i] *= Activations.geluGrad(lc.fc[i], c.activation) }
+            }
             // fc = ln_2(xMid) · W_fcᵀ + b_fc
             BLAS.linearBackward(dFc.pointer, lw.wFc.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: f)
             // n = ln_2(xMid); dx already holds the residual path's gradient at xMid.

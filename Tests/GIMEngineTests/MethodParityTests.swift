@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import GIMEngine
+
+/// AttnLRP, CP-LRP, the zero-baseline gradient × input and Integrated Gradients against the
+/// committed references of scripts/reference/make_method_fixtures.py (lxt 2.1's own
+/// `monkey_patch` path for the LRP methods; a PyTorch run of the same path and steps for IG):
+/// every file in Fixtures/methods/, every case, max |ours − reference| ≤ 1e-4 · max |reference|.
+final class MethodParityTests: XCTestCase {
+    static let directory = Fixtures.repoRoot.appendingPathComponent("Tests/GIMEngineTests/Fixtures/methods")
+    static let tolerance: Float = 1e-4
+
+    static func method(_ c: [String: Any]) throws -> AttributionMethod {
+        let name = c["method"] as! String
+        var m: AttributionMethod
+        if name == "plain" {
+            // lxt's relevance without its patches: the plain gradient × input, zero baseline.
+            var s = GIMSettings.plain
+            s.inputBaseline = .zero
+            m = AttributionMethod(name: "plain-zero", kind: .backward, settings: s)
+        } else {
+            m = try AttributionMethod.named(name)
+        }
+        if let steps = (c["steps"] as? NSNumber)?.intValue { m.steps = steps }
+        if m.kind != .backward { m.settings.inputBaseline = (c["baseline"] as? String) == "zero" ? .zero : .token }
+        XCTAssertEqual(m.settings.inputBaseline == .zero ? "zero" : "token", c["baseline"] as? String, name)
+        return m
+    }
+
+    func testEveryMethodFixture() throws {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory.path)) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted()
+        guard !files.isEmpty else { throw XCTSkip("no method fixtures yet (scripts/reference/make_method_fixtures.py)") }
+        for file in files {
+            let data = try Data(contentsOf: Self.directory.appendingPathComponent(file))
+            let fx = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            let path = Fixtures.repoRoot.appendingPathComponent(fx["model_path"] as! String).path
+            guard FileManager.default.fileExists(atPath: path) else {
+                print("\(file): \(path) is absent, skipped")
+                continue
+            }
+            let bundle = try ModelBundle.load(path: path)
+            // The Q4_1 GGUF runs its forward on the file's blocks while transformers dequantizes to
+            // float32: the same 1e-3 bound as SmolLM2ParityTests. Float32 tiny models: 1e-4.
+            let tolerance: Float = path.hasSuffix(".gguf") && path.contains("Q4") ? 1e-3 : Self.tolerance
+            var worst: [String: Float] = [:]
+            for c in fx["cases"] as! [[String: Any]] {
+                let m = try Self.method(c)
+                let ids = (c["token_ids"] as! [Any]).ints
+                let want = (c["relevance"] as! [Any]).floats
+                let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
+                let baseline = (c["baseline_token_id"] as? NSNumber)?.intValue ?? 0
+                let a = try session.attribute(method: m, targetTokenID: (c["target_token_id"] as! NSNumber).intValue,
+                                              targetPosition: (c["target_position"] as! NSNumber).intValue, baselineTokenID: baseline)
+                let scale = max(want.map(abs).max() ?? 0, 1e-6)
+                let err = zip(a.values, want).map { abs($0 - $1) }.max()! / scale
+                let key = m.kind == .integratedGradients ? "\(m.name)-\(m.steps)" : m.name
+                worst[key] = max(worst[key] ?? 0, err)
+                XCTAssertLessThanOrEqual(err, tolerance, "\(file) \(key) at \(c["target_position"]!) target \(c["target_token_id"]!)")
+                let logit = (c["target_logit"] as! NSNumber).floatValue
+                XCTAssertEqual(a.targetLogit, logit, accuracy: 1e-3 * max(1, abs(logit)), "\(file) target logit")
+            }
+            print("\(file): max error / max |reference| " + worst.sorted { $0.key < $1.key }
+                .map { String(format: "%@ %.1e", $0.key, $0.value) }.joined(separator: ", "))
+        }
+    }
+}
