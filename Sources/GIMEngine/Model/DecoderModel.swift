@@ -120,8 +120,12 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     ///   xMid  = xIn + post_attn_norm(attn_output(ctx))             (post-norm: Gemma 2/3)
     ///   xOut  = xMid + post_ffn_norm(down(act(gate) ⊙ up)), [gate | up] = ffn_norm(xMid)·W_gateUpᵀ
     /// The attention keeps nothing [T, T] (see `CausalAttention`); its backward recomputes it.
+    /// `patch`, when given, may overwrite activations in `lc` at two points (activation patching,
+    /// `DecoderModel+Patching.swift`): `.headOutputs` once ctx holds every head's output (before
+    /// attn_output reads it), `.attentionOutput` once xMid holds the residual after attention
+    /// (before the MLP reads it).
     func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
-                      sequences b: Int, length n: Int, rope: RoPETable) {
+                      sequences b: Int, length n: Int, rope: RoPETable, patch: ((GradientSite) -> Void)? = nil) {
         let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
         let xn = scratch.xn, hd = c.headDim
 
@@ -149,6 +153,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
                 attention.forward(qkv: qkv, ctx: lc.ctx.pointer + s * n * c.attnDim, tokens: n, parallel: b == 1)
             }
         }
+        patch?(.headOutputs(layer: l))
         lc.xMid.copy(from: lc.xIn)
         if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {
             lw.o.forward(lc.ctx.pointer, raw.pointer, rows: r)
@@ -157,6 +162,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         } else {
             lw.o.forward(lc.ctx.pointer, lc.xMid.pointer, rows: r, accumulate: true)
         }
+        patch?(.attentionOutput(layer: l))
 
         // MLP block.
         RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
