@@ -14,7 +14,7 @@ import Foundation
 /// convention: positive = the clean activation pushes L up relative to the counterfactual.
 /// The forward passes are run once (in `init`); a knob change runs one backward (`scores`);
 /// patching is memoized. Not thread-safe: use from one thread at a time.
-public final class CircuitSession: @unchecked Sendable {
+public final class CircuitSession {
     public let clean: ExplainSession
     public let counterfactual: Counterfactual
     public let targetTokenID: Int
