@@ -64,7 +64,7 @@ final class SchemaTests: XCTestCase {
     func testEverySchemaParsesAndUsesOnlyImplementedKeywords() throws {
         let dir = Self.root.appendingPathComponent("schemas")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".schema.json") }.sorted()
-        XCTAssertEqual(names, ["bench", "components", "components-pairs", "evaluate", "explain", "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
+        XCTAssertEqual(names, ["bench", "components-pairs", "components", "evaluate", "explain", "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
         for n in names {
             let schema = try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent(n)))
             guard case .object(let top) = schema else { return XCTFail("\(n) is not an object") }
@@ -116,7 +116,7 @@ final class SchemaTests: XCTestCase {
 
     func testComponents() throws {
         let prompt = try assertValid(runGim(["components", "--model", Self.tinyLlama, "--prompt", "hello there friend",
-                                             "--corrupt", "hello there world", "--foil-token-id", "5", "--json"]), "components")
+                                             "--corrupt", "hello there friend", "--foil-token-id", "5", "--json"]), "components")
         guard case .object(let top) = prompt, case .object(let patching)? = top["patching"] else { return XCTFail("no patching") }
         XCTAssertNotNil(patching["effects"])
         XCTAssertEqual(top["counterfactual"], .string("prompt"))
@@ -134,9 +134,9 @@ final class SchemaTests: XCTestCase {
     func testComponentsPairs() throws {
         let set = FileManager.default.temporaryDirectory.appendingPathComponent("gim-pairs-\(getpid()).jsonl")
         try Data("""
-            {"clean": "hello there friend", "corrupt": "hello there world", "target": " the", "foil": " a", "category": "test"}
+            {"clean": "hello there friend", "corrupt": "hello there friend", "target": " the", "foil": " a", "category": "test"}
             // a comment line
-            {"clean": "one two three four", "corrupt": "one two three five", "target": " the"}
+            {"clean": "one two three four", "corrupt": "one two three four", "target": " the"}
 
             """.utf8).write(to: set)
         defer { try? FileManager.default.removeItem(at: set) }
