@@ -64,8 +64,8 @@ final class SchemaTests: XCTestCase {
     func testEverySchemaParsesAndUsesOnlyImplementedKeywords() throws {
         let dir = Self.root.appendingPathComponent("schemas")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".schema.json") }.sorted()
-        XCTAssertEqual(names, ["bench", "evaluate-methods", "evaluate", "explain-continuation", "explain", "export", "generate", "info",
-                               "predict"].map { $0 + ".schema.json" })
+        XCTAssertEqual(names, ["bench", "components-pairs", "components", "evaluate-methods", "evaluate", "explain-continuation", "explain",
+                               "export", "generate", "info", "predict"].map { $0 + ".schema.json" })
         for n in names {
             let schema = try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent(n)))
             guard case .object(let top) = schema else { return XCTFail("\(n) is not an object") }
@@ -147,6 +147,36 @@ final class SchemaTests: XCTestCase {
         XCTAssertFalse(rows.isEmpty)
         try assertValid(runGim(["explain", "--model", Self.gemma2GGUF, "--prompt", "hello there", "--continuation", " friend",
                                 "--aggregate", "words", "--word-reduction", "max-abs", "--json"]), "explain-continuation")
+    }
+
+    func testComponents() throws {
+        let prompt = try assertValid(runGim(["components", "--model", Self.tinyLlama, "--prompt", "hello there friend",
+                                             "--corrupt", "hello there friend", "--foil-token-id", "5", "--json"]), "components")
+        guard case .object(let top) = prompt, case .object(let patching)? = top["patching"] else { return XCTFail("no patching") }
+        XCTAssertNotNil(patching["effects"])
+        XCTAssertEqual(top["counterfactual"], .string("prompt"))
+        let mean = try assertValid(runGim(["components", "--model", Self.gemma2GGUF, "--prompt", "hello there",
+                                           "--mean-corrupt", "--target-position", "-2", "--json"]), "components")
+        guard case .object(let m) = mean else { return XCTFail("not an object") }
+        XCTAssertNil(m["corrupt_metric"])
+        let scoresOnly = try assertValid(runGim(["components", "--model", Self.llama3GGUF, "--prompt", "hello there",
+                                                 "--mean-corrupt", "--no-patching", "--json"]), "components")
+        guard case .object(let s) = scoresOnly else { return XCTFail("not an object") }
+        XCTAssertNil(s["patching"])
+        XCTAssertNil(s["agreement"])
+    }
+
+    func testComponentsPairs() throws {
+        let set = FileManager.default.temporaryDirectory.appendingPathComponent("gim-pairs-\(getpid()).jsonl")
+        try Data("""
+            {"clean": "hello there friend", "corrupt": "hello there friend", "target": " the", "foil": " a", "category": "test"}
+            // a comment line
+            {"clean": "one two three four", "corrupt": "one two three four", "target": " the"}
+
+            """.utf8).write(to: set)
+        defer { try? FileManager.default.removeItem(at: set) }
+        try assertValid(runGim(["components", "--model", Self.tinyLlama, "--pairs", set.path, "--bootstrap", "100", "--json"]),
+                        "components-pairs")
     }
 
     func testEvaluate() throws {

@@ -38,6 +38,12 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func batchGradients(tokens: [Int], embeddings batch: [[Float]], at position: Int, target: Int, foil: Int?,
                         settings: GIMSettings) throws -> [[Float]]
 
+    /// Activation patching: for each patch, the clean run of `clean` with that one component's
+    /// activation replaced by `source`'s, and the metric logit(target) [− logit(foil)] at
+    /// `position` that results. [patches.count] (see `DecoderModel+Patching.swift`).
+    func patchedMetrics(clean: ForwardPass, source: ComponentActivations, patches: [ComponentPatch], position: Int,
+                        target: Int, foil: Int?, cancel: (() -> Bool)?) throws -> [Float]
+
     /// FLOPs of the forward over T tokens (plus one position's logits) and of the backward.
     func forwardFLOPs(tokens: Int) -> Double
     func backwardFLOPs(tokens: Int) -> Double
@@ -49,7 +55,8 @@ public protocol ForwardPass: AnyObject, Sendable {
     /// [T, dim] the token embeddings that entered the model.
     var embeddings: FloatBuffer { get }
     /// The output of a component, [T, width] row-major, for attribution patching: the
-    /// activation whose gradient the backward reports at `site`. nil for `.blockInput`.
+    /// activation whose gradient the backward reports at `site` (for `.blockInput`, the residual
+    /// stream entering the block). nil when the pass cannot provide it.
     func componentOutput(_ site: GradientSite) -> [Float]?
     /// Bytes held (for memory reports).
     var byteCount: Int { get }
@@ -85,6 +92,11 @@ extension CausalLanguageModel {
     }
 
     public func logitSlope(_ pass: ForwardPass, at position: Int, token: Int) -> Float { 1 }
+
+    public func patchedMetrics(clean: ForwardPass, source: ComponentActivations, patches: [ComponentPatch], position: Int,
+                               target: Int, foil: Int?, cancel: (() -> Bool)?) throws -> [Float] {
+        throw ModelError.badInput("activation patching is not implemented for \(architecture) models (only the decoder families)")
+    }
 
     /// Logits at `position` for several inputs of the same length, each given as embeddings
     /// ([T, dim] row-major), e.g. a prompt with some tokens replaced by the baseline. [batch][vocab]

@@ -121,8 +121,8 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
             return (0..<t * d).map { lc.xMid[$0] - lc.xIn[$0] }
         case .headOutputs(let l):
             return layer(l).ctx.array
-        case .blockInput:
-            return nil
+        case .blockInput(let l):
+            return input(of: l).array
         }
     }
 

@@ -40,7 +40,7 @@ extension DecoderModel {
 
     /// Bytes of scratch per stacked row: the block's kept activations and scratch (x, xn, qkv,
     /// ctx, gate|up, the gated product, and the families' extras).
-    private var batchBytesPerRow: Int {
+    var batchBytesPerRow: Int {
         let c = config
         var floats = 4 * c.dim + c.qkvDim + c.attnDim + 3 * c.ffnDim
         if c.qkNorm { floats += (c.heads + c.kvHeads) * (c.headDim + 1) }

@@ -130,8 +130,13 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     /// With `kv` (one sequence only) the rows are positions `kv.start…` of a sequence whose earlier
     /// keys and values are in the KV cache: this step's k, v are stored there and attention reads
     /// every cached position (`DecoderKVCache`).
+    /// `patch`, when given, may overwrite activations in `lc` at two points (activation patching,
+    /// `DecoderModel+Patching.swift`): `.headOutputs` once ctx holds every head's output (before
+    /// attn_output reads it), `.attentionOutput` once xMid holds the residual after attention
+    /// (before the MLP reads it).
     func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
-                      sequences b: Int, length n: Int, rope: RoPETable, kv: KVStep? = nil) {
+                      sequences b: Int, length n: Int, rope: RoPETable, kv: KVStep? = nil,
+                      patch: ((GradientSite) -> Void)? = nil) {
         let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
         let xn = scratch.xn, hd = c.headDim
 
@@ -167,6 +172,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
             }
         }
         }
+        patch?(.headOutputs(layer: l))
         lc.xMid.copy(from: lc.xIn)
         if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {
             lw.o.forward(lc.ctx.pointer, raw.pointer, rows: r)
@@ -175,6 +181,7 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         } else {
             lw.o.forward(lc.ctx.pointer, lc.xMid.pointer, rows: r, accumulate: true)
         }
+        patch?(.attentionOutput(layer: l))
 
         // MLP block.
         RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,

@@ -71,8 +71,8 @@ public final class GPT2ForwardCache: ForwardPass, Sendable {
             return (0..<n).map { layers[l].xMid[$0] - layers[l].xIn[$0] }
         case .headOutputs(let l):
             return layers[l].ctx.array
-        case .blockInput:
-            return nil
+        case .blockInput(let l):
+            return layers[l].xIn.array
         }
     }
 
