@@ -10,17 +10,7 @@ final class PaneWorkerTests: XCTestCase {
     let prompt = "The capital of France is"
     let ig8 = AttributionMethod(name: "integrated-gradients", kind: .integratedGradients, settings: .plain, steps: 8)
 
-    func bundle() throws -> ModelBundle {
-        if let b = WorkerTests.cachedBundle { return b }
-        let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("the default model is missing in CI") }
-            throw XCTSkip("the default model is missing: run models/fetch.sh")
-        }
-        let b = try ModelBundle.load(path: path)
-        WorkerTests.cachedBundle = b
-        return b
-    }
+    func bundle() throws -> ModelBundle { try WorkerTests.sharedBundle() }
 
     func testEachPaneIsItsMethodAndOnlyChangedPanesRecompute() throws {
         let bundle = try bundle()
