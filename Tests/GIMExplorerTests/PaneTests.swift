@@ -36,6 +36,7 @@ final class PaneTests: XCTestCase {
         XCTAssertEqual(effects.requests.count, 1)
         XCTAssertEqual(effects.requests[0].methods.map(\.name), ["gim-0.1.4", "plain"])
         (s, effects) = press(s, [.char("O"), .char("O")])
+        XCTAssertEqual(effects.requests.count, 2)
         XCTAssertEqual(s.panes.methods.map(\.name), ["random", "plain"], "O goes backwards and wraps")
         // Every preset is reachable.
         var names: Set<String> = []
@@ -49,8 +50,8 @@ final class PaneTests: XCTestCase {
     func testKnobKeysEditTheFocusedPaneOnly() {
         var s = press(Fixture.ready(), [.char("j")]).0
         XCTAssertEqual(s.panes.focus, 1)
-        let effects: [Effect]
-        (s, effects) = press(s, [.char("t")])
+        let (changed, effects) = press(s, [.char("t")])
+        s = changed
         XCTAssertEqual(s.panes.panes[0].method, .gim, "the GIM pane keeps its knobs")
         XCTAssertEqual(s.panes.panes[1].method.settings.softmaxTemperature, 0.75, "plain's T goes 1 → 0.75")
         XCTAssertEqual(effects.requests.last?.methods[0], .gim)
@@ -118,7 +119,8 @@ final class PaneTests: XCTestCase {
     }
 
     func testAddAndRemovePanes() {
-        var (s, effects) = press(Fixture.ready(), type("+"))
+        let (added, effects) = press(Fixture.ready(), type("+"))
+        var s = added
         XCTAssertEqual(s.panes.methods.map(\.name), ["gim", "plain", "attnlrp"])
         XCTAssertEqual(s.panes.focus, 2, "the new pane has the focus")
         XCTAssertEqual(effects.requests.last?.methods.count, 3)
