@@ -91,14 +91,19 @@ public enum Exporter {
                                 faithfulness: FaithfulnessReport? = nil, focus: Int = 0,
                                 difference: (Int, Int)? = nil) -> Document {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
-        let gimScale = HeatScale(r.gim, count: count), plainScale = HeatScale(r.plain, count: count)
-        let gimRanks = HeatScale.ranks(r.gim, count: count), plainRanks = HeatScale.ranks(r.plain, count: count)
-        let difference = HeatScale.difference(gim: r.gim, plain: r.plain, count: count)
+        // The token fields keep today's two columns: the first pane, and the plain gradient (or
+        // the second pane; zeros with a single pane).
+        let zeros = [Float](repeating: 0, count: r.tokenIDs.count)
+        let gim = r.gim.count == r.tokenIDs.count ? r.gim : zeros
+        let plain = r.plain.count == r.tokenIDs.count ? r.plain : zeros
+        let gimScale = HeatScale(gim, count: count), plainScale = HeatScale(plain, count: count)
+        let gimRanks = HeatScale.ranks(gim, count: count), plainRanks = HeatScale.ranks(plain, count: count)
+        let difference = HeatScale.difference(gim: gim, plain: plain, count: count)
         let tokens = r.tokenIDs.indices.map { i in
             Document.Token(index: i, id: r.tokenIDs[i], text: r.tokenTexts[i], attributed: i < count,
-                           gim: r.gim[i], plain: r.plain[i], difference: difference[i],
+                           gim: gim[i], plain: plain[i], difference: difference[i],
                            gim_rank: gimRanks[i], plain_rank: plainRanks[i],
-                           gim_level: gimScale.level(r.gim[i]), plain_level: plainScale.level(r.plain[i]))
+                           gim_level: gimScale.level(gim[i]), plain_level: plainScale.level(plain[i]))
         }
         var timing = ["gim": r.gimMilliseconds]
         if let p = r.panes.first(where: { $0.method.kind == .backward && $0.method.settings.isPlain })?.milliseconds {
