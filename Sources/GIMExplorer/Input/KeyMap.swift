@@ -81,7 +81,7 @@ public enum KeyMap {
         bind([.char("O")], .pane(.cycleMethod(-1)), .command, "Panes"),
         bind([.char("j")], .pane(.focus(1)), .command, "Panes", ("j J", "focus next / previous pane")),
         bind([.char("J")], .pane(.focus(-1)), .command, "Panes"),
-        bind([.char("+"), .char("=")], .pane(.add), .command, "Panes", ("+ -", "add a pane / close focused")),
+        bind([.char("+"), .char("=")], .pane(.add), .command, "Panes", ("+ = -", "add a pane / close focused")),
         bind([.char("-")], .pane(.remove), .command, "Panes"),
         bind([.char("D")], .pane(.cycleSubtrahend), .command, "Panes", ("D", "difference: focused − next")),
         bind([.char("b")], .pane(.toggleBaseline), .command, "Panes", ("b", "baseline token / zero")),
