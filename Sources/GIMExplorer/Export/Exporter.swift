@@ -98,10 +98,10 @@ public enum Exporter {
         let plain = r.plain.count == r.tokenIDs.count ? r.plain : zeros
         let gimScale = HeatScale(gim, count: count), plainScale = HeatScale(plain, count: count)
         let gimRanks = HeatScale.ranks(gim, count: count), plainRanks = HeatScale.ranks(plain, count: count)
-        let difference = HeatScale.difference(gim: gim, plain: plain, count: count)
+        let scaledDifference = HeatScale.difference(gim: gim, plain: plain, count: count)
         let tokens = r.tokenIDs.indices.map { i in
             Document.Token(index: i, id: r.tokenIDs[i], text: r.tokenTexts[i], attributed: i < count,
-                           gim: gim[i], plain: plain[i], difference: difference[i],
+                           gim: gim[i], plain: plain[i], difference: scaledDifference[i],
                            gim_rank: gimRanks[i], plain_rank: plainRanks[i],
                            gim_level: gimScale.level(gim[i]), plain_level: plainScale.level(plain[i]))
         }
