@@ -215,8 +215,8 @@ final class PaneTests: XCTestCase {
         let frame = render(s, width: 120, height: 24)
         assertSnapshot(frame, "table-three-120x24")
         let text = frame.lines.joined(separator: "\n")
-        XCTAssertTrue(text.contains("comprehensiveness ↑"))
-        XCTAssertTrue(text.contains("sufficiency ↓"))
+        XCTAssertTrue(text.contains("comp /f(x) ↑"), text)
+        XCTAssertTrue(text.contains("suff /f(x) ↓"), text)
         XCTAssertTrue(text.contains("0.42"), text)
         XCTAssertTrue(text.contains("attnlrp"))
     }

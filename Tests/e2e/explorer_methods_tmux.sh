@@ -76,8 +76,8 @@ text "D"
 check "D chooses the other pane" wait_for "┌ Integrated Gradients \(16\) − GIM, each scaled" 5
 text "d"
 check "table: every pane's values and the paper's figures" \
-  wait_for "comprehensiveness ↑ +[−0-9.]+ +[−0-9.]+ +[−0-9.]+" 10
-check "table: sufficiency for every pane" wait_for "sufficiency ↓ +[−0-9.]+ +[−0-9.]+ +[−0-9.]+" 5
+  wait_for "comp /f\(x\) ↑ +[−0-9.]+ +[−0-9.]+ +[−0-9.]+" 10
+check "table: sufficiency for every pane" wait_for "suff /f\(x\) ↓ +[−0-9.]+ +[−0-9.]+ +[−0-9.]+" 5
 text "d"
 wait_for "view: heat" 5 >/dev/null
 

@@ -81,13 +81,13 @@ extension Renderer {
     mutating func figureTable(x: Int, y: Int, labelWidth: Int, columnWidth: Int, limit: Int, panes: Int) {
         let report = state.faithfulness
         let rows: [(String, (PaneFaithfulness) -> Double?)] = [
-            ("comprehensiveness ↑", { $0.comprehensiveness }), ("sufficiency ↓", { $0.sufficiency }),
-            ("comp. in logits ↑", { $0.comprehensivenessLogits }), ("suff. in logits ↓", { $0.sufficiencyLogits }),
-            ("deletion area ↓", { $0.deletionArea }), ("insertion area ↑", { $0.insertionArea }),
+            ("comp /f(x) ↑", { $0.comprehensiveness }), ("suff /f(x) ↓", { $0.sufficiency }),
+            ("comp logits ↑", { $0.comprehensivenessLogits }), ("suff logits ↓", { $0.sufficiencyLogits }),
+            ("deletion ↑", { $0.deletionArea }), ("insertion ↑", { $0.insertionArea }),
             ("ρ(LOO) ↑", { $0.spearman }),
         ]
         frame.put(String(repeating: "─", count: max(0, limit - x)), x: x, y: y, role: .dim, limit: limit)
-        frame.put(" faithfulness (tokens replaced by the baseline) ", x: x + 1, y: y, role: .dim, limit: limit)
+        frame.put(" faithfulness: comprehensiveness, sufficiency (GIM paper), deletion/insertion areas ", x: x + 1, y: y, role: .dim, limit: limit)
         for (k, row) in rows.enumerated() {
             let ry = y + 1 + k
             var cx = frame.put(Layout.pad(row.0, width: labelWidth), x: x, y: ry, role: .dim, limit: limit)
