@@ -51,18 +51,18 @@ idle() {  # until no attribution is running
 }
 figure='(comp|c) [−0-9]'
 
-check "the prompt is attributed (GIM and plain panes)" wait_for 'T +1 " Paris" +[0-9.]+%' 90
-idle 30 >/dev/null
+check "the prompt is attributed (GIM and plain panes)" wait_for 'T +1 " Paris" +[0-9.]+%' 240
+idle 120 >/dev/null
 keys Tab
 text "+"
-check "+ adds a third pane (AttnLRP), side by side" wait_for "┌ GIM .*┐┌ plain gradient .*┐┌ ▸ AttnLRP" 10
+check "+ adds a third pane (AttnLRP), side by side" wait_for "┌ GIM .*┐┌ plain gradient .*┐┌ ▸ AttnLRP" 120
 check "the new pane is attributed" wait_for "attnlrp [0-9.]+ ms" 30
 check "every pane shows comprehensiveness and sufficiency" \
   wait_for "┌ GIM ─ $figure.*┌ plain gradient ─ $figure.*┌ ▸ AttnLRP ─ $figure" 120
 check "the knob line shows AttnLRP's knobs (identity rule, zero baseline)" wait_for "^attnlrp knobs .*rule identity  baseline zero" 5
 
 text "oooo"
-check "o cycles the focused pane's method to Integrated Gradients" wait_for "┌ ▸ Integrated Gradients \(32\)" 60
+check "o cycles the focused pane's method to Integrated Gradients" wait_for "┌ ▸ Integrated Gradients \(32\)" 240
 check "IG's own knobs are shown" wait_for "^IG knobs  steps 32  baseline token" 5
 idle 60 >/dev/null
 text "h"
