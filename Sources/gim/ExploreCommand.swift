@@ -32,6 +32,25 @@ struct Explore: ParsableCommand {
     @Option(name: .customLong("export-dir"), help: "Where the export key writes JSON and HTML files (default: the current directory).")
     var exportDir: String?
 
+    @Option(name: .customLong("panes"), help: ArgumentHelp(
+        "The panes' methods, comma-separated, 1 to 4 (default gim,plain): gim, gim-0.1.4, plain, attnlrp, cplrp, gim-freeze-only, gim-temperature-only, integrated-gradients (ig), occlusion, random.",
+        valueName: "NAME[,NAME…]"))
+    var panes: String?
+
+    /// `--panes` as methods (nil = the default two panes).
+    func paneMethods() throws -> [AttributionMethod]? {
+        guard let panes else { return nil }
+        let names = panes.split(separator: ",").map(String.init)
+        guard (1...PaneSet.maximumCount).contains(names.count) else {
+            throw ValidationError("--panes takes 1 to \(PaneSet.maximumCount) methods, got \(names.count)")
+        }
+        do {
+            return try names.map { try AttributionMethod.named($0) }
+        } catch {
+            throw ValidationError("--panes: \(error)")
+        }
+    }
+
     func validate() throws {
         guard (0...60_000).contains(debounceMs) else {
             throw ValidationError("--debounce-ms must be between 0 and 60000 (0 = attribute only on Enter)")
@@ -42,13 +61,14 @@ struct Explore: ParsableCommand {
         if let prompt, prompt.count > PromptEditor.maxCharacters {
             throw ValidationError("--prompt is longer than \(PromptEditor.maxCharacters) characters")
         }
+        _ = try paneMethods()
     }
 
     func run() throws {
         let options = ExplorerOptions(
             modelPath: try modelOptions.resolvedPath(), theme: theme, prompt: prompt,
             debounceMilliseconds: debounceMs, colors: ColorDepth(rawValue: colors),
-            exportDirectory: exportDir ?? FileManager.default.currentDirectoryPath)
+            exportDirectory: exportDir ?? FileManager.default.currentDirectoryPath, methods: try paneMethods())
         let status = try ExplorerApp.run(options)
         // The terminal is restored by now. Leave at once with _exit: the attribution worker may
         // still be inside a long OpenBLAS call (it is given 3 s to stop), and exit()'s library

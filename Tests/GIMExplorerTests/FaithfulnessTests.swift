@@ -117,11 +117,18 @@ final class FaithfulnessTests: XCTestCase {
         worker.submit(AnalysisRequest(id: 1, prompt: "The capital of France is"))
         var events: [Event] = []
         let deadline = Date().addingTimeInterval(120)
-        while !events.contains(where: { if case .faithfulnessFinished = $0 { true } else { false } }) && Date() < deadline {
+        // Figures come pane by pane; the last report has every pane's.
+        func complete(_ e: Event) -> Bool {
+            if case .faithfulnessFinished(let f) = e { return f.failure != nil || f.panes.allSatisfy { $0 != nil } }
+            return false
+        }
+        while !events.contains(where: complete) && Date() < deadline {
             events += worker.waitForEvents(timeout: 10)
         }
-        guard events.count >= 2, case .analysisFinished(let r) = events[0],
-              case .faithfulnessFinished(let f) = events[1] else { return XCTFail("expected result then figures, got \(events)") }
+        guard events.count >= 2, case .analysisFinished(let r) = events[0], let last = events.last(where: complete),
+              case .faithfulnessFinished(let f) = last else { return XCTFail("expected result then figures, got \(events)") }
+        XCTAssertNotNil(f.gim?.comprehensiveness, "the paper's figures for every pane")
+        XCTAssertNotNil(f.plain?.sufficiency)
         XCTAssertEqual(f.requestID, r.requestID)
         XCTAssertNil(f.failure)
         XCTAssertNotNil(f.gim?.deletionArea)
@@ -132,7 +139,7 @@ final class FaithfulnessTests: XCTestCase {
         // A knob change: GIM's figures change, the plain gradient's stay.
         worker.submit(AnalysisRequest(id: 2, prompt: "The capital of France is", settings: .plain))
         events = []
-        while !events.contains(where: { if case .faithfulnessFinished = $0 { true } else { false } }) && Date() < deadline {
+        while !events.contains(where: complete) && Date() < deadline {
             events += worker.waitForEvents(timeout: 10)
         }
         guard case .faithfulnessFinished(let g)? = events.last else { return XCTFail("no figures after the knob change: \(events)") }

@@ -24,6 +24,26 @@ enum Fixture {
             forwardMilliseconds: 95, gimMilliseconds: 58, plainMilliseconds: 61)
     }
 
+    /// The France result with three panes: GIM, the plain gradient and AttnLRP (values made up).
+    static func threePanes(requestID: Int = 1, third: AttributionMethod = .attnLRP,
+                           values: [Float] = [1.2, 4.1, -0.3, 2.2, 9.6]) -> AnalysisResult {
+        var r = france(requestID: requestID)
+        r.panes.append(PaneResult(method: third, values: values, milliseconds: 72))
+        return r
+    }
+
+    /// A ready state whose panes are GIM, plain and `third`, with its result on screen.
+    static func readyThree(third: AttributionMethod = .attnLRP, mode: ExplorerState.Mode = .command) -> ExplorerState {
+        var s = ExplorerState(modelPath: "models/test.gguf", prompt: "The capital of France is", debounceMilliseconds: 400,
+                              themeNames: ["dark", "light", "colorblind", "monochrome"], colorDepth: .ansi256)
+        s.panes = PaneSet(methods: [.gim, .plain, third])
+        s = reduce(s, .modelLoaded(name: "SmolLM2-135M-Instruct")).0
+        s = reduce(s, .analysisFinished(threePanes(requestID: s.lastRequest?.id ?? 1, third: third))).0
+        s.mode = mode
+        s.message = nil
+        return s
+    }
+
     /// A prompt of wide, combining, emoji and control characters.
     static func unicode() -> AnalysisResult {
         let texts = ["日本", "語の", "テキスト", " 🌍", " café", "e\u{301}", "\u{301}", "\n", "\t", " Ελληνικά", " 👩‍💻", "<0xE2>", " ok"]

@@ -28,20 +28,20 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(first.targetText, " Paris")
         XCTAssertEqual(first.predictions.first?.id, 7042)
         XCTAssertNotNil(first.forwardMilliseconds)
-        XCTAssertNotNil(first.plainMilliseconds)
+        XCTAssertNotNil(first.panes[1].milliseconds)
         // DESIGN.md's reference numbers for this prompt.
         for (got, want) in zip(first.plain, [2.21, 8.57, 0.89, -4.02, -2.73] as [Float]) { XCTAssertEqual(got, want, accuracy: 0.05) }
         for (got, want) in zip(first.gim, [0.51, 6.66, -0.75, 0.30, 17.43] as [Float]) { XCTAssertEqual(got, want, accuracy: 0.1) }
 
         let second = try engine.analyze(AnalysisRequest(id: 2, prompt: prompt, settings: .gim))
         XCTAssertNil(second.forwardMilliseconds, "a knob change keeps the forward pass")
-        XCTAssertNil(second.plainMilliseconds, "a knob change keeps the plain gradient")
+        XCTAssertNil(second.panes[1].milliseconds, "a knob change keeps the plain gradient")
         XCTAssertEqual(second.plain, first.plain)
         XCTAssertNotEqual(second.gim, first.gim)
 
         let moved = try engine.analyze(AnalysisRequest(id: 3, prompt: prompt, targetPosition: 2, settings: .gim))
         XCTAssertNil(moved.forwardMilliseconds, "a new position keeps the forward pass")
-        XCTAssertNotNil(moved.plainMilliseconds)
+        XCTAssertNotNil(moved.panes[1].milliseconds)
         XCTAssertEqual(moved.targetPosition, 2)
         XCTAssertEqual(moved.gim[3], 0)
         XCTAssertEqual(moved.gim[4], 0)

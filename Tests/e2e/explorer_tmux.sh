@@ -61,7 +61,8 @@ idle() {
   local end=$((SECONDS + ${1:-20}))
   while ((SECONDS < end)); do
     local title; title="$(screen | head -1)"
-    [[ "$title" == *" ms"* && "$title" != *computing* ]] && return 0
+    # Timings, or every pane kept from the last request ("GIM cached · … · forward kept").
+    [[ ( "$title" == *" ms"* || "$title" == *"forward kept"* ) && "$title" != *computing* ]] && return 0
     sleep 0.1
   done
   echo "  still computing: $(screen | head -1)"; return 1
@@ -106,8 +107,10 @@ def cells(text):
 def box_row(rows, title):
     for y, row in enumerate(rows):
         line = "".join(c for c, _ in row)
-        i = line.find("┌ " + title + " ")
-        if i < 0: i = line.find("┌ " + title + ",")
+        i = -1
+        for head in ("┌ ", "┌ ▸ "):  # ▸ marks the focused pane
+            if i < 0: i = line.find(head + title + " ")
+            if i < 0: i = line.find(head + title + ",")
         if i >= 0:
             end = line.index("┐", i)
             return rows[y + 1][i + 1:end]
@@ -128,7 +131,7 @@ not_on_screen() { sleep 0.5; ! screen "${2:-e2e}" | grep -qE -- "$1"; }
 # The line numbers of two box titles: stacked when the second is below the first.
 stacked() {
   local a b
-  a="$(screen | grep -n '┌ GIM' | head -1 | cut -d: -f1)"; b="$(screen | grep -n '┌ plain gradient' | head -1 | cut -d: -f1)"
+  a="$(screen | grep -nE '┌ (▸ )?GIM' | head -1 | cut -d: -f1)"; b="$(screen | grep -n '┌ plain gradient' | head -1 | cut -d: -f1)"
   [[ -n "$a" && -n "$b" && "$b" -gt "$a" ]]
 }
 # After the program exited: the normal screen is back (alternate screen off), the cursor shows,
@@ -162,7 +165,7 @@ check "plain pane tokens are heat-coloured (several backgrounds)" test "$(distin
 
 # --- Faithfulness figures (computed after the attribution) and the deletion-curve plot ---------
 check "faithfulness figures appear in both panes" \
-  wait_for "┌ GIM ─ (del [−0-9]|.*undefined).*┌ plain gradient ─ (del [−0-9]|.*undefined)" 60
+  wait_for "┌ (▸ )?GIM ─ (comp [−0-9]|del [−0-9]|.*undefined).*┌ plain gradient ─ (comp [−0-9]|c [−0-9]|del [−0-9]|.*undefined)" 60
 keys Tab; text "p"
 check "p shows the deletion-curve plot" \
   bash -c "sleep 0.5; tmux -L '$sock' -f /dev/null capture-pane -p -t e2e | grep -q '┌ deletion curves' && tmux -L '$sock' -f /dev/null capture-pane -p -t e2e | grep -q '● GIM'"

@@ -1,4 +1,5 @@
 import Foundation
+import GIMEngine
 
 /// What `gim explore` was asked for.
 public struct ExplorerOptions: Sendable {
@@ -12,10 +13,13 @@ public struct ExplorerOptions: Sendable {
     public var exportDirectory: String
     /// Extra theme directories searched after the standard ones (tests use it).
     public var themeDirectories: [String]
+    /// The panes' methods at start (nil = GIM and the plain gradient).
+    public var methods: [AttributionMethod]?
 
     public init(modelPath: String, theme: String? = nil, prompt: String? = nil, debounceMilliseconds: Int = 400,
                 colors: ColorDepth? = nil, exportDirectory: String = FileManager.default.currentDirectoryPath,
-                themeDirectories: [String] = []) {
+                themeDirectories: [String] = [], methods: [AttributionMethod]? = nil) {
+        self.methods = methods
         self.modelPath = modelPath
         self.theme = theme
         self.prompt = prompt
@@ -50,6 +54,7 @@ public enum ExplorerApp {
         var state = ExplorerState(modelPath: options.modelPath, prompt: options.prompt,
                                   debounceMilliseconds: options.debounceMilliseconds, themeNames: catalog.names,
                                   themeIndex: themeIndex, colorDepth: surface.depth)
+        if let methods = options.methods { state.panes = PaneSet(methods: methods) }
         if !catalog.problems.isEmpty {
             state.message = .init(catalog.problems.joined(separator: " · "), isError: true)
         }
@@ -137,8 +142,10 @@ public enum ExplorerApp {
         var model = ""
         if case .ready(let name) = state.model { model = name }
         do {
+            let pair = Renderer(state: state, frame: Frame(width: 0, height: 0)).differencePair(r)
             let paths = try Exporter.write(r, view: state.view, model: model, theme: theme,
-                                           directory: URL(fileURLWithPath: directory))
+                                           directory: URL(fileURLWithPath: directory), faithfulness: state.faithfulness,
+                                           focus: state.panes.focus, difference: pair.1.map { (pair.0, $0) })
             return .notify("exported " + paths.joined(separator: " and "), isError: false)
         } catch {
             return .notify("export failed: \(error.localizedDescription)", isError: true)

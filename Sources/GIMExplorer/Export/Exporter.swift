@@ -22,6 +22,38 @@ public enum Exporter {
             let gim_level: Int
             let plain_level: Int
         }
+        /// One pane: its method with every knob, its values and its faithfulness figures.
+        public struct Pane: Encodable {
+            let method: String
+            let title: String
+            /// "backward", "integrated-gradients", "occlusion" or "random".
+            let kind: String
+            /// The backward's knobs (Python package names); IG and occlusion use only the baseline.
+            let settings: [String: Double]
+            let freeze_norm: Bool
+            let activation_rule: String
+            let input_baseline: String
+            let steps: Int?
+            let seed: UInt64?
+            let focused: Bool
+            let values: [Float]
+            let ranks: [Int?]
+            let levels: [Int]
+            let max_abs: Float
+            /// nil when it was kept from the previous request.
+            let milliseconds: Double?
+            let faithfulness: Figures?
+        }
+        /// A pane's faithfulness (nil members: undefined for this prompt).
+        public struct Figures: Encodable {
+            let comprehensiveness: Double?
+            let sufficiency: Double?
+            let comprehensiveness_logits: Double?
+            let sufficiency_logits: Double?
+            let deletion_area: Double?
+            let insertion_area: Double?
+            let spearman_leave_one_out: Double?
+        }
         public struct Candidate: Encodable {
             let id: Int
             let text: String
@@ -47,25 +79,60 @@ public enum Exporter {
         let gim_max_abs: Float
         let plain_max_abs: Float
         let tokens: [Token]
+        /// Every pane in screen order (the token fields `gim`/`plain` repeat the first pane and the plain gradient).
+        let panes: [Pane]
+        /// The difference view's panes: [minuend, subtrahend] indices into `panes`.
+        let difference_panes: [Int]?
         let predictions: [Candidate]
         let timing_ms: [String: Double]
     }
 
-    public static func document(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: String) -> Document {
+    public static func document(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: String,
+                                faithfulness: FaithfulnessReport? = nil, focus: Int = 0,
+                                difference: (Int, Int)? = nil) -> Document {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
-        let gimScale = HeatScale(r.gim, count: count), plainScale = HeatScale(r.plain, count: count)
-        let gimRanks = HeatScale.ranks(r.gim, count: count), plainRanks = HeatScale.ranks(r.plain, count: count)
-        let difference = HeatScale.difference(gim: r.gim, plain: r.plain, count: count)
+        // The token fields keep today's two columns: the first pane, and the plain gradient (or
+        // the second pane; zeros with a single pane).
+        let zeros = [Float](repeating: 0, count: r.tokenIDs.count)
+        let gim = r.gim.count == r.tokenIDs.count ? r.gim : zeros
+        let plain = r.plain.count == r.tokenIDs.count ? r.plain : zeros
+        let gimScale = HeatScale(gim, count: count), plainScale = HeatScale(plain, count: count)
+        let gimRanks = HeatScale.ranks(gim, count: count), plainRanks = HeatScale.ranks(plain, count: count)
+        let scaledDifference = HeatScale.difference(gim: gim, plain: plain, count: count)
         let tokens = r.tokenIDs.indices.map { i in
             Document.Token(index: i, id: r.tokenIDs[i], text: r.tokenTexts[i], attributed: i < count,
-                           gim: r.gim[i], plain: r.plain[i], difference: difference[i],
+                           gim: gim[i], plain: plain[i], difference: scaledDifference[i],
                            gim_rank: gimRanks[i], plain_rank: plainRanks[i],
-                           gim_level: gimScale.level(r.gim[i]), plain_level: plainScale.level(r.plain[i]))
+                           gim_level: gimScale.level(gim[i]), plain_level: plainScale.level(plain[i]))
         }
         var timing = ["gim": r.gimMilliseconds]
-        if let p = r.plainMilliseconds { timing["plain"] = p }
+        if let p = r.panes.first(where: { $0.method.kind == .backward && $0.method.settings.isPlain })?.milliseconds {
+            timing["plain"] = p
+        }
         if let f = r.forwardMilliseconds { timing["forward"] = f }
         let s = r.settings
+        let report = faithfulness?.requestID == r.requestID && faithfulness?.failure == nil ? faithfulness : nil
+        let panes = r.panes.enumerated().map { i, p -> Document.Pane in
+            let m = p.method, ps = m.settings
+            let scale = HeatScale(p.values, count: count)
+            let figures = report?.figures(for: m, at: i).map {
+                Document.Figures(comprehensiveness: $0.comprehensiveness, sufficiency: $0.sufficiency,
+                                 comprehensiveness_logits: $0.comprehensivenessLogits, sufficiency_logits: $0.sufficiencyLogits,
+                                 deletion_area: $0.deletionArea, insertion_area: $0.insertionArea,
+                                 spearman_leave_one_out: $0.spearman)
+            }
+            return Document.Pane(
+                method: m.name, title: Renderer.paneTitle(m), kind: m.kind.rawValue,
+                settings: ["softmax_temperature": Double(ps.softmaxTemperature), "q_scale": Double(ps.qScale),
+                           "k_scale": Double(ps.kScale), "v_scale": Double(ps.vScale), "gate_scale": Double(ps.gateScale),
+                           "up_scale": Double(ps.upScale)],
+                freeze_norm: ps.freezeNorm, activation_rule: ps.activationRule.rawValue,
+                input_baseline: ps.inputBaseline.rawValue,
+                steps: m.kind == .integratedGradients ? m.steps : nil, seed: m.kind == .random ? m.seed : nil,
+                focused: i == focus, values: p.values, ranks: HeatScale.ranks(p.values, count: count),
+                levels: p.values.indices.map { $0 < count ? scale.level(p.values[$0]) : 0 }, max_abs: scale.maxMagnitude,
+                milliseconds: p.milliseconds, faithfulness: figures)
+        }
         return Document(
             model: model, prompt: r.prompt, view: view.rawValue, theme: theme,
             target_position: r.targetPosition, target_token_id: r.targetID, target_token: r.targetText,
@@ -76,7 +143,7 @@ public enum Exporter {
                        "k_scale": Double(s.kScale), "v_scale": Double(s.vScale), "gate_scale": Double(s.gateScale),
                        "up_scale": Double(s.upScale)],
             freeze_norm: s.freezeNorm, gim_max_abs: gimScale.maxMagnitude, plain_max_abs: plainScale.maxMagnitude,
-            tokens: tokens,
+            tokens: tokens, panes: panes, difference_panes: difference.map { [$0.0, $0.1] },
             predictions: r.predictions.map { Document.Candidate(id: $0.id, text: $0.text, probability: $0.probability, logit: $0.logit) },
             timing_ms: timing)
     }
@@ -89,7 +156,8 @@ public enum Exporter {
 
     // MARK: HTML
 
-    public static func html(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme) -> String {
+    public static func html(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
+                            faithfulness: FaithfulnessReport? = nil, difference: (Int, Int)? = nil) -> String {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
         let text = theme.style(.text)
         let page = text.background.rgb?.hex ?? "Canvas"
@@ -99,8 +167,15 @@ public enum Exporter {
 
         var rows: [(String, [Float])] = []
         switch view {
-        case .heat, .table: rows = [(Renderer.gimTitle(r.settings), r.gim), ("plain gradient", r.plain)]
-        case .difference: rows = [("GIM − plain, each scaled to ±1", HeatScale.difference(gim: r.gim, plain: r.plain, count: count))]
+        case .heat, .table: rows = r.panes.map { (Renderer.paneTitle($0.method), $0.values) }
+        case .difference:
+            let (a, b) = difference ?? (0, 1)
+            if a < r.panes.count, b < r.panes.count, a != b {
+                rows = [(Renderer.differenceTitle(r.panes[a].method, r.panes[b].method),
+                         HeatScale.difference(gim: r.panes[a].values, plain: r.panes[b].values, count: count))]
+            } else {
+                rows = r.panes.map { (Renderer.paneTitle($0.method), $0.values) }
+            }
         }
 
         var body = ""
@@ -108,7 +183,10 @@ public enum Exporter {
         if let foil = r.foilText { body += " − <b>\(escape(quoted(foil)))</b>" }
         body += " after \(escape(quoted(r.tokenTexts[r.targetPosition]))) (position \(r.targetPosition)) · "
         body += "\(r.foilID == nil ? "logit" : "logit difference") \(escape(HeatScale.format(r.targetLogit)))<br>"
-        body += "knobs: " + Knob.allCases.map { "\($0.label) \($0.formatted(r.settings))" }.joined(separator: " · ") + "</p>\n"
+        for p in r.panes {
+            body += "\(escape(Renderer.paneTitle(p.method))): \(escape(p.method.summary))<br>"
+        }
+        body += "</p>\n"
         body += "<p class=\"meta\">prompt: <code>\(escape(r.prompt))</code></p>\n"
 
         for (title, values) in rows {
@@ -127,15 +205,36 @@ public enum Exporter {
             body += "</div>\n" + legendHTML(scale, theme: theme)
         }
 
-        body += "<h2>Values</h2>\n<table><tr><th>pos</th><th>token</th><th>id</th><th>GIM</th><th>rank</th><th>plain</th><th>rank</th></tr>\n"
-        let gimRanks = HeatScale.ranks(r.gim, count: count), plainRanks = HeatScale.ranks(r.plain, count: count)
+        body += "<h2>Values</h2>\n<table><tr><th>pos</th><th>token</th><th>id</th>"
+        body += r.panes.map { "<th>\(escape(Renderer.paneTitle($0.method)))</th><th>rank</th>" }.joined() + "</tr>\n"
+        let ranks = r.panes.map { HeatScale.ranks($0.values, count: count) }
         for i in r.tokenTexts.indices {
             let attributed = i < count
             body += "<tr\(i == r.targetPosition ? " class=\"target\"" : "")><td>\(i)</td><td><code>\(escape(Sanitizer.visible(r.tokenTexts[i])))</code></td><td>\(r.tokenIDs[i])</td>"
-            body += "<td>\(attributed ? escape(HeatScale.format(r.gim[i])) : "—")</td><td>\(gimRanks[i].map { "#\($0)" } ?? "")</td>"
-            body += "<td>\(attributed ? escape(HeatScale.format(r.plain[i])) : "—")</td><td>\(plainRanks[i].map { "#\($0)" } ?? "")</td></tr>\n"
+            for (p, pane) in r.panes.enumerated() {
+                body += "<td>\(attributed ? escape(HeatScale.format(pane.values[i])) : "—")</td><td>\(ranks[p][i].map { "#\($0)" } ?? "")</td>"
+            }
+            body += "</tr>\n"
         }
         body += "</table>\n"
+        if let report = faithfulness, report.requestID == r.requestID, report.failure == nil {
+            body += "<h2>Faithfulness</h2>\n<table><tr><th>measure</th>"
+            body += r.panes.map { "<th>\(escape(Renderer.paneTitle($0.method)))</th>" }.joined() + "</tr>\n"
+            let measures: [(String, (PaneFaithfulness) -> Double?)] = [
+                ("comprehensiveness / f(x) ↑", { $0.comprehensiveness }), ("sufficiency / f(x) ↓", { $0.sufficiency }),
+                ("comprehensiveness, logits ↑", { $0.comprehensivenessLogits }),
+                ("sufficiency, logits ↓", { $0.sufficiencyLogits }), ("deletion area ↓", { $0.deletionArea }),
+                ("insertion area ↑", { $0.insertionArea }), ("Spearman ρ with leave-one-out ↑", { $0.spearman }),
+            ]
+            for (name, value) in measures {
+                body += "<tr><td>\(escape(name))</td>"
+                for i in r.panes.indices {
+                    body += "<td>\(report.figures(for: r.panes[i].method, at: i).map { value($0).map { String(format: "%.3f", $0) } ?? "–" } ?? "…")</td>"
+                }
+                body += "</tr>\n"
+            }
+            body += "</table>\n"
+        }
         body += "<h2>Next token at position \(r.targetPosition)</h2>\n<ol>"
         for p in r.predictions {
             body += "<li><code>\(escape(quoted(p.text)))</code> \(String(format: "%.2f%%", p.probability * 100))\(p.id == r.targetID ? " ← target" : "")\(p.id == r.foilID ? " ← foil" : "")</li>"
@@ -205,7 +304,8 @@ public enum Exporter {
     /// Writes `gim-YYYYMMDD-HHMMSS.json` and `.html` into `directory` (a suffix keeps earlier
     /// exports) and returns their paths.
     public static func write(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
-                             directory: URL, date: Date = Date()) throws -> [String] {
+                             directory: URL, date: Date = Date(), faithfulness: FaithfulnessReport? = nil,
+                             focus: Int = 0, difference: (Int, Int)? = nil) throws -> [String] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -219,8 +319,10 @@ public enum Exporter {
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let jsonURL = base.appendingPathExtension("json"), htmlURL = base.appendingPathExtension("html")
-        try json(document(r, view: view, model: model, theme: theme.name)).write(to: jsonURL)
-        try Data(html(r, view: view, model: model, theme: theme).utf8).write(to: htmlURL)
+        try json(document(r, view: view, model: model, theme: theme.name, faithfulness: faithfulness, focus: focus,
+                          difference: difference)).write(to: jsonURL)
+        try Data(html(r, view: view, model: model, theme: theme, faithfulness: faithfulness,
+                      difference: difference).utf8).write(to: htmlURL)
         return [jsonURL.path, htmlURL.path]
     }
 }

@@ -76,6 +76,19 @@ public enum KeyMap {
         bind([.char("0")], .allKnobsOff, .command, "Knobs", ("0", "all off (= plain)")),
         bind([.char("1")], .preset014, .command, "Knobs", ("1", "gim-explain 0.1.4")),
 
+        // Command mode: panes and their methods (issue 15).
+        bind([.char("o")], .pane(.cycleMethod(1)), .command, "Panes", ("o O", "focused pane's method → / ←")),
+        bind([.char("O")], .pane(.cycleMethod(-1)), .command, "Panes"),
+        bind([.char("j")], .pane(.focus(1)), .command, "Panes", ("j J", "focus next / previous pane")),
+        bind([.char("J")], .pane(.focus(-1)), .command, "Panes"),
+        bind([.char("+"), .char("=")], .pane(.add), .command, "Panes", ("+ = -", "add a pane / close focused")),
+        bind([.char("-")], .pane(.remove), .command, "Panes"),
+        bind([.char("D")], .pane(.cycleSubtrahend), .command, "Panes", ("D", "difference: focused − next")),
+        bind([.char("b")], .pane(.toggleBaseline), .command, "Panes", ("b", "baseline token / zero")),
+        bind([.char("I")], .pane(.toggleActivationRule), .command, "Panes", ("I", "activation rule grad/identity")),
+        bind([.char("h")], .pane(.steps(-1)), .command, "Panes", ("h H", "IG steps ÷2 / ×2")),
+        bind([.char("H")], .pane(.steps(1)), .command, "Panes"),
+
         // Command mode: what is explained.
         bind([.up], .selectPrediction(-1), .command, "Target", ("↑ ↓ Enter", "pick from the list")),
         bind([.down], .selectPrediction(1), .command, "Target"),
@@ -139,7 +152,7 @@ public enum KeyMap {
                     ("F2", "view"), ("F6", "export"), ("F1", "help"), ("F10", "quit")]
         case .command:
             return [("Tab", "prompt"), ("f", "norm"), ("t/T", "temp"), ("q/Q k/K v/V", "qkv"), ("g/G u/U", "gate up"),
-                    ("r", "reset"), ("0", "off"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
+                    ("r", "reset"), ("0", "off"), ("o", "method"), ("j", "pane"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
                     ("d", "view"), ("p", "plot"), ("e", "export"), ("?", "help"), ("F10", "quit")]
         case .entry:
             return [("Enter", "use token"), ("#id", "by id"), ("Esc", "cancel")]

@@ -6,8 +6,10 @@ public enum Layout {
     /// From this width the prediction list sits to the right of the panes.
     static let predictionsBesideWidth = 100
     static let predictionsWidth = 30
-    /// From this width the GIM and plain panes sit side by side (below it they are stacked).
+    /// From this width two panes sit side by side (below it they are stacked); more panes need
+    /// `sideBySidePaneWidth` columns each.
     static let sideBySideWidth = 64
+    static let sideBySidePaneWidth = 28
     /// A pane needs its border, one line of tokens (text and marker rows) and nothing else.
     static let paneMinimumHeight = 4
 
@@ -40,23 +42,24 @@ public enum Layout {
         var predictions: Rect?
     }
 
-    /// `paneCount` is 2 for the heat view (GIM and plain), 1 for the difference and table views.
+    /// `paneCount` is the number of panes of the heat view (1 for the difference and table views).
     /// `contentHeight(paneWidth)` is the height (borders included) a pane of that width needs
     /// to show everything; the prediction list below the panes takes what the panes do not need.
     static func mainAreas(_ area: Rect, paneCount: Int, predictionRows: Int,
                           contentHeight: (Int) -> Int = { _ in .max / 4 }) -> MainAreas {
+        let n = max(1, paneCount)
         var rest = area
         var predictions: Rect?
         if area.width >= predictionsBesideWidth {
             predictions = Rect(x: area.maxX - predictionsWidth, y: area.y, width: predictionsWidth, height: area.height)
             rest.width -= predictionsWidth
         }
-        let sideBySide = paneCount == 1 || rest.width >= sideBySideWidth
-            || area.height < 2 * paneMinimumHeight
+        let sideBySide = n == 1 || rest.width >= max(sideBySideWidth, n * sideBySidePaneWidth)
+            || area.height < n * paneMinimumHeight
         if predictions == nil {
-            let panesNeed = sideBySide ? paneMinimumHeight : 2 * paneMinimumHeight
-            let paneWidth = sideBySide && paneCount == 2 ? rest.width / 2 : rest.width
-            let content = max(panesNeed, contentHeight(paneWidth) * (sideBySide ? 1 : 2))
+            let panesNeed = sideBySide ? paneMinimumHeight : n * paneMinimumHeight
+            let paneWidth = sideBySide ? rest.width / n : rest.width
+            let content = max(panesNeed, contentHeight(paneWidth) * (sideBySide ? 1 : n))
             let wanted = min(predictionRows + 2, max(3, area.height / 3, area.height - content))
             let rows = area.height - wanted >= panesNeed ? wanted : (area.height - 3 >= panesNeed ? 3 : 0)
             if rows > 0 {
@@ -64,17 +67,23 @@ public enum Layout {
                 rest.height -= rows
             }
         }
-        guard paneCount == 2 else { return MainAreas(panes: [rest], predictions: predictions) }
+        guard n > 1 else { return MainAreas(panes: [rest], predictions: predictions) }
+        // Equal shares; the last pane takes the remainder.
+        var panes: [Rect] = []
         if sideBySide {
-            let left = rest.width / 2
-            return MainAreas(panes: [Rect(x: rest.x, y: rest.y, width: left, height: rest.height),
-                                     Rect(x: rest.x + left, y: rest.y, width: rest.width - left, height: rest.height)],
-                             predictions: predictions)
+            let each = rest.width / n
+            for i in 0..<n {
+                panes.append(Rect(x: rest.x + i * each, y: rest.y, width: i == n - 1 ? rest.width - i * each : each,
+                                  height: rest.height))
+            }
+        } else {
+            let each = rest.height / n
+            for i in 0..<n {
+                panes.append(Rect(x: rest.x, y: rest.y + i * each, width: rest.width,
+                                  height: i == n - 1 ? rest.height - i * each : each))
+            }
         }
-        let top = rest.height / 2
-        return MainAreas(panes: [Rect(x: rest.x, y: rest.y, width: rest.width, height: top),
-                                 Rect(x: rest.x, y: rest.y + top, width: rest.width, height: rest.height - top)],
-                         predictions: predictions)
+        return MainAreas(panes: panes, predictions: predictions)
     }
 }
 

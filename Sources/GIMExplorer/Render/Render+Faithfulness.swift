@@ -26,23 +26,46 @@ extension Renderer {
 
     static func number(_ v: Double) -> String { String(format: "%.2f", v).replacingOccurrences(of: "-", with: "−") }
 
-    /// The figures from the most to the least detailed.
+    /// The figures from the most to the least detailed: the GIM paper's comprehensiveness and
+    /// sufficiency first (divided by f(x), or in logits when f(x) ≤ 0 makes the ratio undefined),
+    /// then the deletion/insertion areas, ρ with leave-one-out and the random floor.
     static func figureTexts(_ f: PaneFaithfulness, random: PaneFaithfulness?) -> [String] {
+        let paper = paperTexts(f)
         let rho = f.spearman.map { "ρ(LOO) \(number($0))" } ?? "ρ(LOO) – (\(f.spearmanUndefinedReason ?? "undefined"))"
         let rhoShort = f.spearman.map { "ρ \(number($0))" } ?? "ρ –"
+        var rest: [String]
         guard let d = f.deletionArea, let i = f.insertionArea else {
             let reason = f.areasUndefinedReason ?? "undefined"
-            return ["del/ins undefined (\(reason))  \(rho)", "del/ins undefined (\(reason))  \(rhoShort)",
-                    "undefined (\(reason))", "undefined"]
+            rest = ["del/ins undefined (\(reason))  \(rho)", "del/ins undefined (\(reason))  \(rhoShort)",
+                    "del/ins undefined (\(reason))", "del/ins –"]
+            return Self.join(paper, rest) + (paper.isEmpty ? ["undefined (\(reason))", "undefined"] : [])
         }
-        var out: [String] = []
+        rest = []
         if let r = random, let rd = r.deletionArea, let ri = r.insertionArea {
-            out.append("del \(number(d))  ins \(number(i))  \(rho) · random \(number(rd))/\(number(ri))")
-            out.append("del \(number(d)) ins \(number(i)) \(rhoShort) · rnd \(number(rd))/\(number(ri))")
+            rest.append("del \(number(d))  ins \(number(i))  \(rho) · random \(number(rd))/\(number(ri))")
+            rest.append("del \(number(d)) ins \(number(i)) \(rhoShort) · rnd \(number(rd))/\(number(ri))")
         }
-        out += ["del \(number(d))  ins \(number(i))  \(rho)", "del \(number(d)) ins \(number(i)) \(rhoShort)",
-                "del \(number(d)) ins \(number(i))", "del \(number(d))"]
-        return out
+        rest += ["del \(number(d))  ins \(number(i))  \(rho)", "del \(number(d)) ins \(number(i)) \(rhoShort)",
+                 "del \(number(d)) ins \(number(i))", "del \(number(d))"]
+        return Self.join(paper, rest)
+    }
+
+    /// Each paper spelling followed by each of the others, then the paper figures alone,
+    /// longest first (the caller takes the first that fits).
+    static func join(_ paper: [String], _ rest: [String]) -> [String] {
+        guard !paper.isEmpty else { return rest }
+        return rest.map { paper[0] + " · " + $0 } + rest.map { paper[1] + " · " + $0 } + paper
+    }
+
+    /// "comp 0.42 suff 0.10", or in logits "comp 3.21lg suff 0.50lg"; empty when not measured.
+    static func paperTexts(_ f: PaneFaithfulness) -> [String] {
+        guard let cl = f.comprehensivenessLogits, let sl = f.sufficiencyLogits else { return [] }
+        if let c = f.comprehensiveness, let s = f.sufficiency {
+            return ["comp \(number(c))  suff \(number(s))", "comp \(number(c)) suff \(number(s))",
+                    "c \(number(c)) s \(number(s))", "c \(number(c))"]
+        }
+        return ["comp \(number(cl)) suff \(number(sl)) logits", "comp \(number(cl))lg suff \(number(sl))lg",
+                "c \(number(cl))lg s \(number(sl))lg", "c \(number(cl))lg"]
     }
 
     // MARK: The deletion-curve plot
@@ -60,9 +83,13 @@ extension Renderer {
         frame.box(box, title: "deletion curves · effect left vs tokens removed · p hides", role: .accent)
         let inner = box.inset(1)
         let report = state.faithfulness
-        let curves: [(name: String, figures: PaneFaithfulness?, role: Role, glyph: String)] = [
-            ("GIM", report?.gim, .accent, "●"), ("plain", report?.plain, .text, "●"), ("random", report?.random, .dim, "●"),
-        ]
+        // One curve per pane (in the panes' order of priority), then the random floor.
+        let paneRoles: [Role] = [.accent, .text, .warning, .key]
+        let methods = state.result?.panes.map(\.method) ?? []
+        var curves: [(name: String, figures: PaneFaithfulness?, role: Role, glyph: String)] = methods.enumerated().map { i, m in
+            (Self.curveName(m), report?.figures(for: m, at: i), paneRoles[i % paneRoles.count], "●")
+        }
+        curves.append(("random", report?.random, .dim, "●"))
         // Legend on the last inner row.
         var x = inner.x + 1
         for c in curves {
@@ -116,6 +143,15 @@ extension Renderer {
                 let glyph = String(Character(Unicode.Scalar(0x2800 + UInt32(cells[cy][cx]))!))
                 frame.put(glyph, x: plotX + cx, y: plotTop + cy, role: roles[cy][cx] ?? .text)
             }
+        }
+    }
+
+    /// A short legend name: "GIM", "plain", "attnlrp", "IG".
+    static func curveName(_ m: AttributionMethod) -> String {
+        switch m.name {
+        case "gim": return "GIM"
+        case "integrated-gradients": return "IG"
+        default: return m.name
         }
     }
 

@@ -6,8 +6,8 @@ extension Renderer {
     /// Tokens as text coloured by attribution, two rows per line: the text, then a marker row
     /// that shows each token's extent (└──┘, ▲ for the target) or, without enough colours,
     /// its value as a bar. The legend sits in the bottom border.
-    mutating func heatPane(_ rect: Rect, title: String, values: [Float], result r: AnalysisResult) {
-        frame.box(rect, title: title)
+    mutating func heatPane(_ rect: Rect, title: String, values: [Float], result r: AnalysisResult, focused: Bool = false) {
+        frame.box(rect, title: title, role: focused ? .accent : .border)
         let inner = rect.inset(1)
         guard inner.width > 0, inner.height > 0 else { return }
         let attributedCount = min(r.targetPosition + 1, values.count)

@@ -29,19 +29,15 @@ extension Renderer {
             }
             return
         }
-        let areas = Layout.mainAreas(area, paneCount: state.view == .heat ? 2 : 1, predictionRows: r.predictions.count) { width in
-            state.view == .table ? r.tokenTexts.count + 3 : 2 * TokenFlow(tokens: r.tokenTexts, width: width - 2).lineCount + 2
+        let paneCount = state.view == .heat ? r.panes.count : 1
+        let areas = Layout.mainAreas(area, paneCount: paneCount, predictionRows: r.predictions.count) { width in
+            state.view == .table ? r.tokenTexts.count + 3 + Self.figureRows(r) : 2 * TokenFlow(tokens: r.tokenTexts, width: width - 2).lineCount + 2
         }
-        let count = min(r.targetPosition + 1, r.tokenTexts.count)
         switch state.view {
         case .heat:
-            heatPane(areas.panes[0], title: Self.gimTitle(r.settings), values: r.gim, result: r)
-            heatPane(areas.panes[1], title: "plain gradient", values: r.plain, result: r)
-            faithfulnessFigures(areas.panes[0], title: Self.gimTitle(r.settings), figures: state.faithfulness?.gim)
-            faithfulnessFigures(areas.panes[1], title: "plain gradient", figures: state.faithfulness?.plain)
+            heatPanes(areas.panes, result: r)
         case .difference:
-            heatPane(areas.panes[0], title: "GIM − plain, each scaled to ±1",
-                     values: HeatScale.difference(gim: r.gim, plain: r.plain, count: count), result: r)
+            differencePane(areas.panes[0], result: r)
         case .table:
             tablePane(areas.panes[0], result: r)
         }
@@ -50,9 +46,7 @@ extension Renderer {
     }
 
     static func gimTitle(_ s: GIMSettings) -> String {
-        if s == .gim { return "GIM" }
-        if s.isPlain { return "GIM, all knobs off" }
-        return "GIM, knobs changed"
+        paneTitle(AttributionMethod(name: "gim", kind: .backward, settings: s))
     }
 
     /// Lines centred in an area, each wrapped to its width.

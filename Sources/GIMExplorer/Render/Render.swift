@@ -81,7 +81,9 @@ struct Renderer {
         } else if let r = state.result {
             right = Self.timing(r)
             // On a narrow screen the model name matters more than the full breakdown.
-            if TextWidth.of(right) + 40 > width { right = String(format: "GIM %.0f ms", r.gimMilliseconds) }
+            if TextWidth.of(right) + 40 > width, let first = r.panes.first {
+                right = "\(Self.curveName(first.method)) " + (first.milliseconds.map { String(format: "%.0f ms", $0) } ?? "cached")
+            }
         }
         let left = " GIM Explorer │ \(mode) │ "
         let rightWidth = min(TextWidth.of(right), max(0, width - TextWidth.of(left) - 2))
@@ -96,8 +98,7 @@ struct Renderer {
     /// "GIM 58 ms · plain 61 ms · forward 95 ms", saying what was reused.
     static func timing(_ r: AnalysisResult) -> String {
         func ms(_ v: Double) -> String { v < 10 ? String(format: "%.1f ms", v) : String(format: "%.0f ms", v) }
-        var parts = ["GIM \(ms(r.gimMilliseconds))"]
-        parts.append(r.plainMilliseconds.map { "plain \(ms($0))" } ?? "plain cached")
+        var parts = r.panes.map { p in "\(curveName(p.method)) " + (p.milliseconds.map(ms) ?? "cached") }
         parts.append(r.forwardMilliseconds.map { "forward \(ms($0))" } ?? "forward kept")
         return parts.joined(separator: " · ")
     }
@@ -146,19 +147,55 @@ struct Renderer {
         return (shown, cursorX)
     }
 
+    /// The focused pane's knobs: GIM's seven for the backward methods (changed ones highlighted
+    /// against the method's own preset), IG's steps and baseline, occlusion's baseline.
     mutating func knobLine() {
         let y = 2
-        let s = state.settings
-        let head = s.isPlain ? "knobs (all off)" : (s == .gim ? "knobs" : "knobs (changed)")
+        let pane = state.panes.focused
+        let m = pane.method
+        let preset = pane.preset.settings
+        // Whose knobs: the focused pane's method ("GIM knobs", "attnlrp knobs").
+        let owner = Self.curveName(m) + " "
+        guard m.kind == .backward else {
+            var items: [(String, String, Bool)] = []
+            if m.kind == .integratedGradients {
+                items.append(("steps", String(m.steps), m.steps != pane.preset.steps))
+            }
+            if m.kind != .random {
+                items.append(("baseline", m.settings.inputBaseline == .token ? "token" : "zero",
+                              m.settings.inputBaseline != preset.inputBaseline))
+            } else {
+                items.append(("seed", String(m.seed), false))
+            }
+            var x = frame.put(owner + "knobs", x: 0, y: y, role: .dim) + 2
+            for (label, value, changed) in items {
+                x = frame.put(label + " ", x: x, y: y, role: .dim)
+                x = frame.put(value, x: x, y: y, role: changed ? .accent : .text, attributes: changed ? .bold : []) + 2
+            }
+            let hint = m.kind == .integratedGradients ? "(h H steps · b baseline)" : (m.kind == .occlusion ? "(b baseline)" : "(no knobs)")
+            frame.put(hint, x: x, y: y, role: .dim, limit: width)
+            return
+        }
+        let s = m.settings
+        let head = owner + (s.isPlain && !preset.isPlain ? "knobs (all off)" : (s == preset ? "knobs" : "knobs (changed)"))
         // Three spellings, from the most explicit to one that fits 40 columns.
         let short = ["fn", "T", "q", "k", "v", "g", "u"]
+        // The activation rule and the input baseline show when they differ from GIM's.
+        var extra: [(String, String, String, Bool)] = []
+        if s.activationRule != .gradient || preset.activationRule != .gradient {
+            extra.append(("rule", "r", s.activationRule.rawValue, s.activationRule != preset.activationRule))
+        }
+        if s.inputBaseline != .token || preset.inputBaseline != .token {
+            extra.append(("baseline", "b", s.inputBaseline == .token ? "token" : "zero", s.inputBaseline != preset.inputBaseline))
+        }
         for level in 0..<3 {
-            let items = Knob.allCases.enumerated().map { i, k -> (String, String, Bool) in
+            var items = Knob.allCases.enumerated().map { i, k -> (String, String, Bool) in
                 let label = level == 0 ? k.label : (level == 1 ? (k == .freezeNorm ? "norm" : k.label) : short[i])
                 var value = k.formatted(s)
                 if level == 2 && value.hasPrefix("0.") { value.removeFirst() }
-                return (label, value, k.isChanged(s))
+                return (label, value, k.value(in: s) != k.value(in: preset))
             }
+            items += extra.map { (level == 2 ? $0.1 : $0.0, level == 2 ? String($0.2.prefix(2)) : $0.2, $0.3) }
             let gap = level == 2 ? 1 : 2
             let total = (level == 0 ? TextWidth.of(head) + 2 : 0)
                 + items.reduce(0) { $0 + TextWidth.of($1.0) + 1 + TextWidth.of($1.1) + gap }

@@ -40,6 +40,9 @@ public enum Action: Equatable, Sendable {
     case scroll(Int)
     case export
     case rerun
+
+    /// The panes' methods, focus, difference pair and method knobs (State/Reducer+Panes.swift).
+    case pane(PaneAction)
 }
 
 /// What the reducer asks the outside world to do; the run loop carries it out.

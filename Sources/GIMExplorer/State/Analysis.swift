@@ -19,18 +19,27 @@ public struct AnalysisRequest: Equatable, Sendable {
     public var target: TokenChoice
     /// nil = not contrastive.
     public var foil: TokenChoice?
-    public var settings: GIMSettings
+    /// One method per pane, in pane order (each with its own knobs).
+    public var methods: [AttributionMethod]
     public var topK: Int
 
+    /// `methods` nil = today's two panes: GIM with `settings`, and the plain gradient.
     public init(id: Int, prompt: String, targetPosition: Int? = nil, target: TokenChoice = .argmax,
-                foil: TokenChoice? = nil, settings: GIMSettings = .gim, topK: Int = 10) {
+                foil: TokenChoice? = nil, settings: GIMSettings = .gim, topK: Int = 10,
+                methods: [AttributionMethod]? = nil) {
         self.id = id
         self.prompt = prompt
         self.targetPosition = targetPosition
         self.target = target
         self.foil = foil
-        self.settings = settings
+        self.methods = methods ?? [AttributionMethod(name: "gim", kind: .backward, settings: settings), .plain]
         self.topK = topK
+    }
+
+    /// The first pane's knobs (the GIM pane of the two-pane layout).
+    public var settings: GIMSettings {
+        get { methods.first?.settings ?? .gim }
+        set { if !methods.isEmpty { methods[0].settings = newValue } }
     }
 
     /// Same question, whatever the id.
@@ -74,19 +83,39 @@ public struct AnalysisResult: Equatable, Sendable {
     public var foilProbability: Double?
     /// Top-k next tokens at the target position, most likely first.
     public var predictions: [Prediction]
-    public var gim: [Float]
-    public var plain: [Float]
+    /// One attribution per pane, in the request's method order.
+    public var panes: [PaneResult]
     /// The explained logit (or logit difference).
     public var targetLogit: Float
-    public var settings: GIMSettings
     /// Milliseconds of the forward pass, or nil when the kept forward pass was reused.
     public var forwardMilliseconds: Double?
-    public var gimMilliseconds: Double
-    /// nil when the plain gradient came from the worker's cache (only the knobs changed).
-    public var plainMilliseconds: Double?
     /// Remarks worth showing ("' Paris is' is 3 tokens; using the first").
     public var notes: [String]
 
+    /// Panes with their methods, values and times.
+    public init(requestID: Int, prompt: String, tokenIDs: [Int], tokenTexts: [String], targetPosition: Int,
+                targetID: Int, targetText: String, targetProbability: Double = 0, foilID: Int? = nil,
+                foilText: String? = nil, foilProbability: Double? = nil, predictions: [Prediction], panes: [PaneResult],
+                targetLogit: Float, forwardMilliseconds: Double? = nil, notes: [String] = []) {
+        self.requestID = requestID
+        self.prompt = prompt
+        self.tokenIDs = tokenIDs
+        self.tokenTexts = tokenTexts
+        self.targetPosition = targetPosition
+        self.targetID = targetID
+        self.targetText = targetText
+        self.targetProbability = targetProbability
+        self.foilID = foilID
+        self.foilText = foilText
+        self.foilProbability = foilProbability
+        self.predictions = predictions
+        self.panes = panes
+        self.targetLogit = targetLogit
+        self.forwardMilliseconds = forwardMilliseconds
+        self.notes = notes
+    }
+
+    /// Today's two panes: GIM with `settings` and the plain gradient.
     public init(requestID: Int, prompt: String, tokenIDs: [Int], tokenTexts: [String], targetPosition: Int,
                 targetID: Int, targetText: String, targetProbability: Double = 0, foilID: Int? = nil,
                 foilText: String? = nil, foilProbability: Double? = nil, predictions: [Prediction], gim: [Float], plain: [Float], targetLogit: Float,
@@ -104,14 +133,40 @@ public struct AnalysisResult: Equatable, Sendable {
         self.foilText = foilText
         self.foilProbability = foilProbability
         self.predictions = predictions
-        self.gim = gim
-        self.plain = plain
+        self.panes = [PaneResult(method: AttributionMethod(name: "gim", kind: .backward, settings: settings), values: gim,
+                                 milliseconds: gimMilliseconds),
+                      PaneResult(method: .plain, values: plain, milliseconds: plainMilliseconds)]
         self.targetLogit = targetLogit
-        self.settings = settings
         self.forwardMilliseconds = forwardMilliseconds
-        self.gimMilliseconds = gimMilliseconds
-        self.plainMilliseconds = plainMilliseconds
         self.notes = notes
+    }
+
+    /// The first pane's values (GIM in the two-pane layout).
+    public var gim: [Float] {
+        get { panes.first?.values ?? [] }
+        set { if !panes.isEmpty { panes[0].values = newValue } }
+    }
+    /// The plain gradient's values: the first pane showing it, else the second pane.
+    public var plain: [Float] {
+        (panes.first { $0.method.kind == .backward && $0.method.settings.isPlain } ?? panes.dropFirst().first)?.values ?? []
+    }
+    /// The first pane's knobs.
+    public var settings: GIMSettings { panes.first?.method.settings ?? .gim }
+    public var gimMilliseconds: Double { panes.first?.milliseconds ?? 0 }
+}
+
+/// One pane's attribution in a result.
+public struct PaneResult: Equatable, Sendable {
+    public var method: AttributionMethod
+    /// One value per prompt token (0 after the target position).
+    public var values: [Float]
+    /// nil when the worker kept it from the previous request (its method and question did not change).
+    public var milliseconds: Double?
+
+    public init(method: AttributionMethod, values: [Float], milliseconds: Double? = nil) {
+        self.method = method
+        self.values = values
+        self.milliseconds = milliseconds
     }
 }
 
@@ -129,9 +184,17 @@ public struct PaneFaithfulness: Equatable, Sendable {
     /// Fractions of tokens removed and the share of the effect still present (the deletion curve).
     public var deletionFractions: [Double]
     public var deletionCurve: [Double]?
+    /// The GIM paper's metrics (`PaperFaithfulness`): means divided by f(x) (nil when f(x) ≤ 0),
+    /// and the same means in logits (always defined); nil when not computed.
+    public var comprehensiveness: Double?
+    public var sufficiency: Double?
+    public var comprehensivenessLogits: Double?
+    public var sufficiencyLogits: Double?
 
     public init(deletionArea: Double?, insertionArea: Double?, spearman: Double?, areasUndefinedReason: String? = nil,
-                spearmanUndefinedReason: String? = nil, deletionFractions: [Double] = [], deletionCurve: [Double]? = nil) {
+                spearmanUndefinedReason: String? = nil, deletionFractions: [Double] = [], deletionCurve: [Double]? = nil,
+                comprehensiveness: Double? = nil, sufficiency: Double? = nil, comprehensivenessLogits: Double? = nil,
+                sufficiencyLogits: Double? = nil) {
         self.deletionArea = deletionArea
         self.insertionArea = insertionArea
         self.spearman = spearman
@@ -139,6 +202,19 @@ public struct PaneFaithfulness: Equatable, Sendable {
         self.spearmanUndefinedReason = spearmanUndefinedReason
         self.deletionFractions = deletionFractions
         self.deletionCurve = deletionCurve
+        self.comprehensiveness = comprehensiveness
+        self.sufficiency = sufficiency
+        self.comprehensivenessLogits = comprehensivenessLogits
+        self.sufficiencyLogits = sufficiencyLogits
+    }
+
+    /// The figures of an engine score and its paper metrics.
+    public init(_ s: FaithfulnessScore, paper: PaperFaithfulness?) {
+        self.init(s)
+        comprehensiveness = paper?.comprehensiveness
+        sufficiency = paper?.sufficiency
+        comprehensivenessLogits = paper?.comprehensivenessLogits
+        sufficiencyLogits = paper?.sufficiencyLogits
     }
 
     /// The figures of an engine score.
@@ -162,18 +238,53 @@ public struct PaneFaithfulness: Equatable, Sendable {
 public struct FaithfulnessReport: Equatable, Sendable {
     /// The request whose result was measured (stale reports are ignored).
     public var requestID: Int
-    public var gim: PaneFaithfulness?
-    public var plain: PaneFaithfulness?
+    /// One per pane of the result (nil while that pane's figures are computed).
+    public var panes: [PaneFaithfulness?]
+    /// The method of each entry of `panes` (empty = the result's panes, by index): while a new
+    /// request computes, the panes on screen find their figures by method.
+    public var methods: [AttributionMethod]
+    /// The random floor: the mean of random orders (deletion/insertion only).
     public var random: PaneFaithfulness?
     /// Set when the measures could not be computed.
     public var failure: String?
 
-    public init(requestID: Int, gim: PaneFaithfulness?, plain: PaneFaithfulness?, random: PaneFaithfulness?,
-                failure: String? = nil) {
+    public init(requestID: Int, panes: [PaneFaithfulness?], methods: [AttributionMethod] = [],
+                random: PaneFaithfulness?, failure: String? = nil) {
         self.requestID = requestID
-        self.gim = gim
-        self.plain = plain
+        self.panes = panes
+        self.methods = methods
         self.random = random
         self.failure = failure
+    }
+
+    /// The figures of `method`, shown in pane `i` (looked up by method when the methods are known).
+    public func figures(for method: AttributionMethod, at i: Int) -> PaneFaithfulness? {
+        guard !methods.isEmpty else { return self[pane: i] }
+        return methods.firstIndex(of: method).flatMap { self[pane: $0] }
+    }
+
+    /// Today's two panes: GIM and the plain gradient.
+    public init(requestID: Int, gim: PaneFaithfulness?, plain: PaneFaithfulness?, random: PaneFaithfulness?,
+                failure: String? = nil) {
+        self.init(requestID: requestID, panes: [gim, plain], random: random, failure: failure)
+    }
+
+    /// The figures of pane `i` (nil while computed, or past the end).
+    public subscript(pane i: Int) -> PaneFaithfulness? {
+        get { i < panes.count ? panes[i] : nil }
+        set {
+            while panes.count <= i { panes.append(nil) }
+            panes[i] = newValue
+        }
+    }
+
+    /// The first and second pane's figures (GIM and plain in the two-pane layout).
+    public var gim: PaneFaithfulness? {
+        get { self[pane: 0] }
+        set { self[pane: 0] = newValue }
+    }
+    public var plain: PaneFaithfulness? {
+        get { self[pane: 1] }
+        set { self[pane: 1] = newValue }
     }
 }

@@ -18,9 +18,9 @@ public struct ExplorerState: Equatable, Sendable {
 
     /// What the main area shows.
     public enum View: String, CaseIterable, Sendable {
-        /// GIM and the plain gradient as heat-coloured text, side by side.
+        /// Every pane's method as heat-coloured text, side by side (or stacked).
         case heat
-        /// Each normalised to ±1, GIM minus plain.
+        /// Two panes, each normalised to ±1: the focused one minus the chosen other.
         case difference
         /// Exact values and ranks per token.
         case table
@@ -64,7 +64,8 @@ public struct ExplorerState: Equatable, Sendable {
     public var entry = PromptEditor()
     /// The prompt the panes explain: set by Enter, or after a pause in typing.
     public var committedPrompt = ""
-    public var settings: GIMSettings = .gim
+    /// The attribution panes: each pane's method and knobs, the focus, the difference pair.
+    public var panes: PaneSet = .standard
     /// nil = the last position (and it follows the prompt's end when the prompt changes).
     public var targetPosition: Int?
     public var target: TokenChoice = .argmax
@@ -133,10 +134,21 @@ public struct ExplorerState: Equatable, Sendable {
     /// screen, and position keys move over the tokens the user can see.
     public var shownTokenCount: Int { result?.tokenIDs.count ?? 0 }
 
+    /// The focused pane's backward knobs (the GIM pane's in the two-pane layout): what the knob
+    /// keys change.
+    public var settings: GIMSettings {
+        get { panes.focused.method.settings }
+        set {
+            var m = panes.focused.method
+            m.settings = newValue
+            panes.focused.setMethod(m)
+        }
+    }
+
     /// The question the panes should answer now, or nil when there is nothing to ask.
     public func desiredRequest() -> AnalysisRequest? {
         guard isModelReady, !committedPrompt.isEmpty else { return nil }
         return AnalysisRequest(id: nextRequestID, prompt: committedPrompt, targetPosition: targetPosition,
-                               target: target, foil: foil, settings: settings, topK: topK)
+                               target: target, foil: foil, topK: topK, methods: panes.methods)
     }
 }

@@ -57,12 +57,15 @@ extension ExplorerState {
         var r = request
         r.id = nextRequestID
         nextRequestID += 1
-        // The figures are computed again: only the knobs changed → the plain pane's and the
-        // random floor's stay (they do not depend on the knobs), the GIM pane's are pending.
+        // The figures are computed again: when only methods or knobs changed, a pane whose
+        // method is unchanged keeps its figures (and the random floor stays); the others are pending.
         var sameQuestion = lastRequest
-        sameQuestion?.settings = r.settings
-        if sameQuestion.map({ r.asks(sameAs: $0) }) == true && faithfulness?.failure == nil {
-            faithfulness?.gim = nil
+        sameQuestion?.methods = r.methods
+        if let last = lastRequest, let old = faithfulness, sameQuestion.map({ r.asks(sameAs: $0) }) == true,
+           old.failure == nil {
+            let known = old.methods.isEmpty ? last.methods : old.methods
+            faithfulness?.panes = r.methods.map { m in known.firstIndex(of: m).flatMap { old[pane: $0] } }
+            faithfulness?.methods = r.methods
         } else {
             faithfulness = nil
         }
@@ -136,7 +139,11 @@ extension ExplorerState {
         case .quit:
             return [.quit]
 
+        case .pane(let action):
+            return applyPane(action)
+
         case .step(let knob, let direction):
+            guard focusedIsBackward(knob.label) else { return [] }
             let before = knob.formatted(settings)
             settings = knob.step(settings, direction: direction)
             let after = knob.formatted(settings)
@@ -144,14 +151,17 @@ extension ExplorerState {
                                             : "\(knob.label) \(before) → \(after)")
             return []
         case .resetKnobs:
-            settings = .gim
-            message = .init("knobs reset to GIM's defaults")
+            let preset = panes.focused.preset
+            panes.focused.setMethod(preset)
+            message = .init(preset.name == "gim" ? "knobs reset to GIM's defaults" : "knobs reset to \(preset.title)'s defaults")
             return []
         case .allKnobsOff:
+            guard focusedIsBackward("0") else { return [] }
             settings = .plain
-            message = .init("all knobs off: the GIM pane now equals the plain gradient")
+            message = .init("all knobs off: the \(panes.focused.preset.title) pane now equals the plain gradient")
             return []
         case .preset014:
+            guard focusedIsBackward("1") else { return [] }
             settings = .gim014
             message = .init("gim-explain 0.1.4 settings (no gate/up scaling)")
             return []

@@ -3,27 +3,35 @@ import GIMEngine
 
 /// Answers analysis requests with the engine, keeping the expensive parts between requests:
 /// the forward pass of the current prompt (an `ExplainSession`), so a knob change, a new target
-/// or a new position runs only the backward; and the last plain-gradient attribution, which a
-/// knob change does not affect. Not thread-safe: the worker thread owns it.
+/// or a new position runs only the backward; and each pane's attribution of the current question,
+/// so a knob or method change recomputes only the panes whose method changed (the plain
+/// gradient beside GIM is not recomputed when GIM's knobs move). Not thread-safe: the worker
+/// thread owns it.
 public final class AnalysisEngine {
     public let bundle: ModelBundle
     let baseline: Int
     private var session: ExplainSession?
     private var sessionPrompt: String?
 
-    /// The plain gradient depends on the prompt, position, target and foil, never on the knobs.
-    private struct PlainKey: Equatable {
+    /// What every pane explains: the attributions depend on it and on their method only.
+    private struct QuestionKey: Equatable {
         var position: Int, target: Int, foil: Int?
     }
-    private var plainCache: (key: PlainKey, values: [Float])?
+    /// Attributions of the current question per method, the most recently used last.
+    private var attributions: (key: QuestionKey, values: [AttributionMethod: [Float]], order: [AttributionMethod])?
+    /// Methods remembered per question (cycling a pane's method away and back costs nothing).
+    public static let keptAttributions = 16
 
-    /// The faithfulness evaluator of the last measured question, and the figures that do not
-    /// depend on the knobs (plain gradient, random floor): a knob change scores only GIM again.
+    /// The faithfulness evaluator of the last measured question, and the figures already
+    /// measured for it per method (and the random floor): a knob change scores only the pane
+    /// whose method changed.
     private struct FaithfulnessKey: Equatable {
         var tokenIDs: [Int], position: Int, target: Int, foil: Int?
     }
     private var evaluator: (key: FaithfulnessKey, evaluator: FaithfulnessEvaluator)?
-    private var fixedFigures: (plain: PaneFaithfulness, random: PaneFaithfulness?)?
+    private var figures: [AttributionMethod: PaneFaithfulness] = [:]
+    private var randomFigures: PaneFaithfulness?
+    private var randomMeasured = false
     /// When a prompt longer than this is replaced, the freed memory goes back to the system
     /// (its forward pass held hundreds of MB; a new one page-faults again, a few % of its time).
     public static let releaseMemoryAfterTokens = 256
@@ -51,7 +59,7 @@ public final class AnalysisEngine {
             let oldLength = session?.tokenIDs.count ?? 0
             session = nil
             sessionPrompt = nil
-            plainCache = nil
+            attributions = nil
             // `gim` keeps freed memory for reuse (HeapSettings.keepFreedMemory), so without this
             // the explorer's RSS stayed at the largest prompt ever attributed (the soak test saw
             // 2.6 GB held while attributing 5 tokens). Short prompts keep the fast reuse.
@@ -73,28 +81,33 @@ public final class AnalysisEngine {
         let foilID = try request.foil.map { try resolve($0, logits: logits, role: "foil", notes: &notes) }
         if foilID == targetID { notes.append("the foil is the target itself: every attribution is 0") }
 
-        let gim = try s.attribute(targetTokenID: targetID, targetPosition: position, foilTokenID: foilID,
-                                  baselineTokenID: baseline, settings: request.settings, cancellation: newRequest)
-        guard gim.isFinite else {
-            throw ModelError.badInput("the attribution contains NaN or infinity (try less extreme knobs)")
+        let key = QuestionKey(position: position, target: targetID, foil: foilID)
+        if attributions?.key != key { attributions = (key, [:], []) }
+        var panes: [PaneResult] = []
+        for method in request.methods {
+            // Keyed without the name: GIM with every knob off is the plain gradient, computed once.
+            var same = method
+            same.name = ""
+            if let kept = attributions!.values[same] {
+                panes.append(PaneResult(method: method, values: kept))
+                attributions!.order.removeAll { $0 == same }
+                attributions!.order.append(same)
+                continue
+            }
+            let a = try s.attribute(method: method, targetTokenID: targetID, targetPosition: position, foilTokenID: foilID,
+                                    baselineTokenID: baseline, cancellation: newRequest)
+            guard a.isFinite else {
+                throw ModelError.badInput("\(method.title): the attribution contains NaN or infinity (try less extreme knobs)")
+            }
+            panes.append(PaneResult(method: method, values: a.values, milliseconds: a.seconds * 1000))
+            attributions!.values[same] = a.values
+            attributions!.order.append(same)
+            while attributions!.order.count > Self.keptAttributions {
+                let oldest = attributions!.order.removeFirst()
+                attributions!.values[oldest] = nil
+            }
         }
-
-        let key = PlainKey(position: position, target: targetID, foil: foilID)
-        var plainValues: [Float]
-        var plainMilliseconds: Double?
-        if let cached = plainCache, cached.key == key {
-            plainValues = cached.values
-        } else if request.settings.isPlain {
-            plainValues = gim.values
-            plainMilliseconds = gim.seconds * 1000
-        } else {
-            let plain = try s.attribute(targetTokenID: targetID, targetPosition: position, foilTokenID: foilID,
-                                        baselineTokenID: baseline, settings: .plain, cancellation: newRequest)
-            guard plain.isFinite else { throw ModelError.badInput("the plain gradient contains NaN or infinity") }
-            plainValues = plain.values
-            plainMilliseconds = plain.seconds * 1000
-        }
-        plainCache = (key, plainValues)
+        let targetLogit = logits[targetID] - (foilID.map { logits[$0] } ?? 0)
 
         let predictions = Self.top(request.topK, of: logits).map {
             Prediction(id: $0, text: bundle.tokenizer.displayText($0), probability: probabilities[$0], logit: logits[$0])
@@ -104,19 +117,23 @@ public final class AnalysisEngine {
             targetPosition: position, targetID: targetID, targetText: bundle.tokenizer.displayText(targetID),
             targetProbability: probabilities[targetID], foilID: foilID,
             foilText: foilID.map { bundle.tokenizer.displayText($0) }, foilProbability: foilID.map { probabilities[$0] },
-            predictions: predictions, gim: gim.values, plain: plainValues, targetLogit: gim.targetLogit,
-            settings: request.settings, forwardMilliseconds: forwardMilliseconds, gimMilliseconds: gim.seconds * 1000,
-            plainMilliseconds: plainMilliseconds, notes: notes)
+            predictions: predictions, panes: panes, targetLogit: targetLogit, forwardMilliseconds: forwardMilliseconds,
+            notes: notes)
     }
 
-    /// Faithfulness of a result's two panes (and the random floor). The first call for a question
-    /// scores GIM, plain and random orders in one batch; later calls with only new knobs score GIM
-    /// alone. `cancel` is polled between batched forwards (throws `CancellationError`).
-    public func faithfulness(of r: AnalysisResult, cancel: (() -> Bool)? = nil) throws -> FaithfulnessReport {
+    /// Faithfulness of a result's panes (deletion/insertion, ρ with leave-one-out, and the GIM
+    /// paper's comprehensiveness and sufficiency) and the random floor. Panes whose method was
+    /// measured before on the same question keep their figures; the others are scored one at a
+    /// time, and `progress` gets the report after each (the UI shows figures as they come).
+    /// `cancel` is polled between batched forwards (throws `CancellationError`).
+    public func faithfulness(of r: AnalysisResult, cancel: (() -> Bool)? = nil,
+                             progress: ((FaithfulnessReport) -> Void)? = nil) throws -> FaithfulnessReport {
         let key = FaithfulnessKey(tokenIDs: r.tokenIDs, position: r.targetPosition, target: r.targetID, foil: r.foilID)
         if evaluator?.key != key {
             evaluator = nil
-            fixedFigures = nil
+            figures = [:]
+            randomFigures = nil
+            randomMeasured = false
             // Small batches: cancellation (a newer request, quitting) is polled between them, so
             // stale work never holds up the next attribution for long.
             let options = FaithfulnessOptions(batchRows: Self.faithfulnessBatchRows,
@@ -127,15 +144,32 @@ public final class AnalysisEngine {
             evaluator = (key, e)
         }
         let e = evaluator!.evaluator
-        if let fixed = fixedFigures {
-            let gim = try e.score(r.gim, cancel: cancel)
-            return FaithfulnessReport(requestID: r.requestID, gim: PaneFaithfulness(gim), plain: fixed.plain, random: fixed.random)
+        // Keyed without the name, as the attributions.
+        func same(_ m: AttributionMethod) -> AttributionMethod {
+            var k = m
+            k.name = ""
+            return k
         }
-        let (scores, random) = try e.scores([r.gim, r.plain], includeRandom: true, cancel: cancel)
-        let plain = PaneFaithfulness(scores[1])
-        let randomFigures = random.map(PaneFaithfulness.init)
-        fixedFigures = (plain, randomFigures)
-        return FaithfulnessReport(requestID: r.requestID, gim: PaneFaithfulness(scores[0]), plain: plain, random: randomFigures)
+        func report() -> FaithfulnessReport {
+            FaithfulnessReport(requestID: r.requestID, panes: r.panes.map { figures[same($0.method)] },
+                               methods: r.panes.map(\.method), random: randomFigures)
+        }
+        for pane in r.panes where figures[same(pane.method)] == nil {
+            // The first pane scored brings the random floor along (in the same batch).
+            let (scores, random) = try e.scores([pane.values], includeRandom: !randomMeasured, cancel: cancel)
+            let paper = try e.paperScores([pane.values], cancel: cancel)
+            figures[same(pane.method)] = PaneFaithfulness(scores[0], paper: paper[0])
+            if !randomMeasured {
+                randomFigures = random.map { PaneFaithfulness($0) }
+                randomMeasured = true
+            }
+            progress?(report())
+        }
+        // A long knob storm on one question must not keep every figure it passed through.
+        if figures.count > Self.keptAttributions {
+            figures = figures.filter { kept in r.panes.contains { same($0.method) == kept.key } }
+        }
+        return report()
     }
 
     /// A token choice as an id. Typed text is tokenized without special tokens; when it is

@@ -158,20 +158,24 @@ public final class AttributionWorker: @unchecked Sendable {
                 post(.analysisFailed(requestID: request.id, message: "\(error)"))
                 continue
             }
-            // The heatmap is on screen; now the (slower) faithfulness figures, given up as soon
-            // as a newer request arrives so the next attribution never waits for stale work.
+            // The heatmap is on screen; now the (slower) faithfulness figures, pane by pane, given
+            // up as soon as a newer request arrives so the next attribution never waits for stale work.
             let cancel: () -> Bool = { [self] in
                 condition.lock()
                 defer { condition.unlock() }
                 return generation != mine || stopping
             }
             do {
-                let report = try engine.faithfulness(of: result, cancel: cancel)
-                if !cancel() { post(.faithfulnessFinished(report)) }
+                var posted: FaithfulnessReport?
+                let report = try engine.faithfulness(of: result, cancel: cancel) { [self] partial in
+                    if !cancel() { post(.faithfulnessFinished(partial)) }
+                    posted = partial
+                }
+                if !cancel() && posted != report { post(.faithfulnessFinished(report)) }
             } catch is CancellationError {
                 // A newer request is pending: its own figures follow its result.
             } catch {
-                post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, gim: nil, plain: nil,
+                post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, panes: [],
                                                               random: nil, failure: "\(error)")))
             }
         }
