@@ -64,15 +64,15 @@ assert all(len(x['attributions']) == len(d['token_ids']) for x in m.values())
 assert 'activation_rule' not in d['settings'], 'the default settings keep their shape'"
 "$gim" explain --model "$model" --prompt "The capital of France is" --method attnlrp > "$tmp/methods.txt" 2>> "$tmp/err"
 check "explain --method attnlrp prints its table" grep -q "AttnLRP" "$tmp/methods.txt"
-check "error: unknown method" expect_error badmethod "unknown attribution method" "$gim" explain --model "$model" --prompt hi --method lime
-check "error: IG steps out of range" expect_error badsteps "ig-steps" "$gim" explain --model "$model" --prompt hi --method ig --ig-steps 0
-check "error: unknown activation rule" expect_error badrule "activation-rule" "$gim" explain --model "$model" --prompt hi --activation-rule relu
 
 expect_error() {  # expect_error NAME PATTERN COMMAND...: non-zero exit and the pattern on stderr
   local name="$1" pattern="$2"; shift 2
   if "$@" > "$tmp/out" 2> "$tmp/err"; then echo "  exited 0"; return 1; fi
   grep -q -- "$pattern" "$tmp/err" || { echo "  stderr was: $(head -c 300 "$tmp/err")"; return 1; }
 }
+check "error: unknown method" expect_error badmethod "unknown attribution method" "$gim" explain --model "$model" --prompt hi --method lime
+check "error: IG steps out of range" expect_error badsteps "ig-steps" "$gim" explain --model "$model" --prompt hi --method ig --ig-steps 0
+check "error: unknown activation rule" expect_error badrule "activation-rule" "$gim" explain --model "$model" --prompt hi --activation-rule relu
 check "error: missing model file" expect_error missing "not found" "$gim" predict --model /nonexistent.gguf --prompt hi
 printf 'PK\003\004not a model' > "$tmp/foreign.gguf"
 check "error: foreign file" expect_error foreign "not a GGUF file" "$gim" predict --model "$tmp/foreign.gguf" --prompt hi
