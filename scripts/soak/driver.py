@@ -323,7 +323,7 @@ class Soak:
         if re.search(r"^explains .* − ", self.screen(), re.M):
             self.send("c")
         for _ in range(3):
-            if re.search(r"┌ GIM(?! −)", self.screen()):
+            if re.search(r"┌ (?:▸ )?GIM(?! −)", self.screen()):
                 break
             self.send("d")
             time.sleep(0.3)
@@ -334,7 +334,7 @@ class Soak:
             s = self.screen()
             first = s.split("\n", 1)[0]
             if ("computing" not in first and re.search(r"GIM [0-9.]+ ms", first)
-                    and re.search(r"┌ GIM[^┐]*(del [−0-9]|undefined)", s) and CHECKPOINT_PROMPT in s):
+                    and re.search(r"┌ (?:▸ )?GIM[^┐]*(del [−0-9]|undefined)", s) and CHECKPOINT_PROMPT in s):
                 settled = True
                 break
             time.sleep(0.1)
