@@ -56,16 +56,7 @@ public struct SamplingSettings: Sendable, Codable, Equatable {
     }
 }
 
-/// SplitMix64: a small, fast generator whose stream depends only on its seed (the same on every
-/// platform), so a sampled continuation is reproducible from the seed shown with it.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Sampling's generator is the engine's SplitMix64 (`RankStatistics.swift`): its stream depends
+/// only on its seed (the same on every platform), so a sampled continuation is reproducible from
+/// the seed shown with it.
+public typealias SeededGenerator = SplitMix64
