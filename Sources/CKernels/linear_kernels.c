@@ -173,7 +173,6 @@ AVX512 void gim_linear_forward(const float *x, long ldx, const float *w, float *
 
 // Decoders of `count` rows of blocks (in/32 blocks each) into dst [count][in], value by value as
 // Dequantize.swift computes them: the product rounded before any sum.
-typedef void (*decode_rows_fn)(const unsigned char *w, long in, long count, float *dst);
 
 static AVX512 void decode_q4_1_rows(const unsigned char *w, long in, long count, float *dst) {
 #pragma clang fp contract(off)
@@ -218,35 +217,62 @@ static AVX512 void decode_q8_0_rows(const unsigned char *w, long in, long count,
 
 static _Thread_local Buffer decoded_buffer;
 
-// The decode_rows_fn of the encodings `gim_decode_blocks` handles: row by row.
-static _Thread_local int current_type;
-static _Thread_local long current_block_values, current_block_bytes;
-static void decode_rows_generic(const unsigned char *w, long in, long count, float *dst) {
-    const long blocks = in / current_block_values, row_bytes = blocks * current_block_bytes;
-    for (long r = 0; r < count; r++) gim_decode_blocks(current_type, w + r * row_bytes, blocks, dst + r * in);
+// How one encoding is read: `decode(src, values, dst, type)` writes `values` consecutive values of
+// one row (a whole number of blocks, starting at a block boundary) as Float32.
+typedef struct Encoding Encoding;
+typedef void (*decode_chunk_fn)(const unsigned char *src, long values, float *dst, const Encoding *enc);
+struct Encoding { decode_chunk_fn decode; int type; long block_values, block_bytes; };
+
+static AVX512 void decode_chunk_q4_1(const unsigned char *src, long values, float *dst, const Encoding *enc) {
+    (void)enc;
+    decode_q4_1_rows(src, values, 1, dst);
+}
+static AVX512 void decode_chunk_q8_0(const unsigned char *src, long values, float *dst, const Encoding *enc) {
+    (void)enc;
+    decode_q8_0_rows(src, values, 1, dst);
+}
+static AVX512 void decode_chunk_blocks(const unsigned char *src, long values, float *dst, const Encoding *enc) {
+    gim_decode_blocks(enc->type, src, values / enc->block_values, dst);
+}
+
+// The reduction is decoded DECODE_CHUNK values at a time into rows DECODE_LD floats apart: a tile's
+// ≤ 24 rows × 256 values (24 KB) stay in L1 while the tile passes over them, and the padded
+// stride (17 cache lines) puts the rows in different L1 sets. Decoding a tile's whole rows
+// instead (24 × in floats, in = 8192: 768 KB) read each broadcast from L2, and at strides that
+// are multiples of 4 KB every row fell into one 8-way L1 set: the 1B model's forward at 8 tokens
+// took longer than its backward and than its forward at 32 tokens.
+enum { DECODE_CHUNK = 256, DECODE_LD = DECODE_CHUNK + 16 };
+
+// y[:, n] (+)= x · W[n, :]ᵀ for n in [n_begin, n_end), W's rows in `enc` (row_bytes apart).
+static AVX512 void decoded_product(const float *xt, long mp, long rows, const unsigned char *wq, long row_bytes,
+                                   Encoding enc, long in, float *y, long ldy, long n_begin, long n_end,
+                                   int accumulate) {
+    const long nr = tile_height(mp);
+    float *dec = reserve(&decoded_buffer, nr * DECODE_LD);
+    for (long n = n_begin; n < n_end; n += nr) {
+        const long count = n_end - n < nr ? n_end - n : nr;
+        for (long k0 = 0; k0 < in; k0 += DECODE_CHUNK) {
+            const long depth = in - k0 < DECODE_CHUNK ? in - k0 : DECODE_CHUNK;
+            const unsigned char *src = wq + n * row_bytes + k0 / enc.block_values * enc.block_bytes;
+            for (long r = 0; r < count; r++) enc.decode(src + r * row_bytes, depth, dec + r * DECODE_LD, &enc);
+            tile_rows(xt + k0 * mp, mp, rows, dec, DECODE_LD, depth, y + n, ldy, count, accumulate || k0 > 0);
+        }
+    }
 }
 
 AVX512 void gim_linear_forward_quantized(const float *x, long ldx, const void *w, int encoding, float *y, long ldy,
                                          long rows, long in, long n_begin, long n_end, int accumulate) {
     if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % 32 != 0) return;
-    decode_rows_fn decode;
-    long block_bytes;
+    Encoding enc;
     switch (encoding) {
-    case GIM_Q4_1: decode = decode_q4_1_rows; block_bytes = 20; break;
-    case GIM_Q8_0: decode = decode_q8_0_rows; block_bytes = 34; break;
+    case GIM_Q4_1: enc = (Encoding){decode_chunk_q4_1, 0, 32, 20}; break;
+    case GIM_Q8_0: enc = (Encoding){decode_chunk_q8_0, 0, 32, 34}; break;
     default: return;
     }
     const long mp = (rows + 15) / 16 * 16;
     const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
-    const long nr = tile_height(mp);
-    const long row_bytes = in / 32 * block_bytes;
-    float *dec = reserve(&decoded_buffer, nr * in);
-    const unsigned char *wq = (const unsigned char *)w;
-    for (long n = n_begin; n < n_end; n += nr) {
-        const long count = n_end - n < nr ? n_end - n : nr;
-        decode(wq + n * row_bytes, in, count, dec);
-        tile_rows(xt, mp, rows, dec, in, in, y + n, ldy, count, accumulate);
-    }
+    decoded_product(xt, mp, rows, (const unsigned char *)w, in / 32 * enc.block_bytes, enc, in, y, ldy, n_begin,
+                    n_end, accumulate);
 }
 
 // MARK: per-thread scratch for callers
@@ -262,24 +288,16 @@ float *gim_attention_scratch(long floats) { return reserve(&attention_scratch, f
 AVX512 int gim_linear_forward_blocks(const float *x, long ldx, const void *w, int ggml_type, long block_values,
                                      long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
                                      int accumulate) {
-    if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % block_values != 0) return 0;
+    if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % block_values != 0 ||
+        DECODE_CHUNK % block_values != 0) return 0;
     float probe;
     // Only the encodings gim_decode_blocks handles (decoding zero blocks tells without writing).
     if (!gim_decode_blocks(ggml_type, w, 0, &probe)) return 0;
-    current_type = ggml_type;
-    current_block_values = block_values;
-    current_block_bytes = block_bytes;
     const long mp = (rows + 15) / 16 * 16;
     const float *xt = transpose_into_buffer(x, ldx, rows, in, mp);
-    const long nr = tile_height(mp);
-    const long row_bytes = in / block_values * block_bytes;
-    float *dec = reserve(&decoded_buffer, nr * in);
-    const unsigned char *wq = (const unsigned char *)w;
-    for (long n = n_begin; n < n_end; n += nr) {
-        const long count = n_end - n < nr ? n_end - n : nr;
-        decode_rows_generic(wq + n * row_bytes, in, count, dec);
-        tile_rows(xt, mp, rows, dec, in, in, y + n, ldy, count, accumulate);
-    }
+    const Encoding enc = {decode_chunk_blocks, ggml_type, block_values, block_bytes};
+    decoded_product(xt, mp, rows, (const unsigned char *)w, in / block_values * block_bytes, enc, in, y, ldy, n_begin,
+                    n_end, accumulate);
     return 1;
 }
 

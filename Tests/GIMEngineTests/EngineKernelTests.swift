@@ -213,9 +213,10 @@ final class EngineKernelTests: XCTestCase {
     /// weight: y[m, n] = w[n, m], one product by 1 and sums of zeros), and computes the product.
     func testQuantizedKernelDecodesExactlyAsDequantize() throws {
         try XCTSkipUnless(gim_kernels_available() != 0, "this CPU has no AVX-512; the quantized path is not used")
-        for (encoding, type) in [(QuantizedMatrix.Encoding.q4_1, GGMLType.q4_1), (.q8_0, .q8_0)] {
+        // 64 columns: one decoded chunk; 576: two whole chunks of 256 and a partial one.
+        for (encoding, type) in [(QuantizedMatrix.Encoding.q4_1, GGMLType.q4_1), (.q8_0, .q8_0)] { for cols in [64, 576] {
             var rng = SeededRandom(seed: 16)
-            let rows = 37, cols = 64, blocksPerRow = cols / 32
+            let rows = 37, blocksPerRow = cols / 32
             var bytes = [UInt8]()
             for _ in 0..<(rows * blocksPerRow) {
                 let d = Float16(rng.normal() * 0.05), m = Float16(rng.normal() * 0.1)
@@ -242,7 +243,7 @@ final class EngineKernelTests: XCTestCase {
             let y = FloatBuffer(count: 5 * rows)
             gim_linear_forward_quantized(x, cols, q.bytes, q.encoding.kernelCode, y.pointer, rows, 5, cols, 0, rows, 0)
             assertClose(y.array, naiveLinear(x, dense, rows: 5, inF: cols, outF: rows), "\(type.name) product")
-        }
+        } }
     }
 
     /// A whole model read from Q4_1 and Q8_0 files gives the same forward and attribution with

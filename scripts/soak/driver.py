@@ -96,7 +96,7 @@ class Soak:
             first = self.title()[0]
             if "computing" in first:
                 self.was_computing = True
-            elif self.was_computing and re.search(r"GIM [0-9.]+ ms", first):
+            elif self.was_computing and re.search(r"GIM (?:[0-9.]+ ms|cached)", first):
                 self.attributions_seen += 1
                 self.was_computing = False
             time.sleep(0.1)
@@ -322,18 +322,23 @@ class Soak:
         time.sleep(0.3)
         if re.search(r"^explains .* − ", self.screen(), re.M):
             self.send("c")
-        for _ in range(3):
-            if re.search(r"┌ (?:▸ )?GIM(?! −)", self.screen()):
+        # d cycles heat → difference → table; on a loaded machine the screen may lag a press, so
+        # each press waits for the redraw before looking again (else presses overshoot heat).
+        for _ in range(4):
+            before = self.screen()
+            if re.search(r"┌ (?:▸ )?GIM(?! −)", before):
                 break
             self.send("d")
-            time.sleep(0.3)
+            end = time.time() + 10
+            while time.time() < end and self.screen() == before:
+                time.sleep(0.1)
         time.sleep(0.5)
         end = time.time() + 300  # a long prompt's attribution may still be running before it
         settled = False
         while time.time() < end:
             s = self.screen()
             first = s.split("\n", 1)[0]
-            if ("computing" not in first and re.search(r"GIM [0-9.]+ ms", first)
+            if ("computing" not in first and re.search(r"GIM (?:[0-9.]+ ms|cached)", first)
                     and re.search(r"┌ (?:▸ )?GIM[^┐]*(del [−0-9]|undefined)", s) and CHECKPOINT_PROMPT in s):
                 settled = True
                 break
