@@ -211,6 +211,21 @@ final class EngineKernelTests: XCTestCase {
 
     /// The quantized kernel decodes exactly what `Dequantize` gives (x = identity picks out every
     /// weight: y[m, n] = w[n, m], one product by 1 and sums of zeros), and computes the product.
+    /// Attention FLOPs count the query-key pairs the kernels compute: the causal triangle, cut to
+    /// the window on sliding-window layers (counted by brute force here).
+    func testAttentionFLOPsCountTheCausalPairs() {
+        var c = DecoderConfig(vocabSize: 50, dim: 64, layers: 3, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 96)
+        c.slidingWindow = 5
+        c.slidingLayers = [true, false, true]
+        for t in [1, 4, 5, 6, 37] {
+            var pairs = 0
+            for l in 0..<c.layers { for i in 0..<t { for j in 0...i where c.window(layer: l).map({ i - j < $0 }) ?? true { pairs += 1 } } }
+            XCTAssertEqual(FLOPs.attendedPairs(c, tokens: t), Double(pairs), "\(t) tokens")
+            let linear = Double(c.layers * t) * FLOPs.linearPerRow(c)
+            XCTAssertEqual(FLOPs.backward(c, tokens: t) - linear, Double(8 * c.heads * c.headDim * pairs), "\(t) tokens")
+        }
+    }
+
     func testQuantizedKernelDecodesExactlyAsDequantize() throws {
         try XCTSkipUnless(gim_kernels_available() != 0, "this CPU has no AVX-512; the quantized path is not used")
         // 64 columns: one decoded chunk; 576: two whole chunks of 256 and a partial one.

@@ -109,8 +109,10 @@ class Soak:
         return m.group(1) if m else None
 
     def ensure(self, wanted):
-        """Brings the explorer into EDIT or COMMAND mode (closing help or token entry)."""
-        for _ in range(6):
+        """Brings the explorer into EDIT or COMMAND mode (closing help or token entry). Each key
+        waits for the mode it changes to be drawn: on a loaded machine a redraw can lag a press,
+        and pressing Tab again before it shows toggles back."""
+        for _ in range(8):
             m = self.mode()
             if m == wanted:
                 return True
@@ -122,8 +124,15 @@ class Soak:
                 self.send("Tab")
             else:  # too small to show the title, or not drawn yet
                 self.tm("resize-window", "-t", self.session, "-x", "120", "-y", "32")
-            time.sleep(0.15)
-        return False
+            end = time.time() + 3
+            while time.time() < end and self.mode() == m:
+                time.sleep(0.05)
+        return self.mode() == wanted
+
+    def view(self):
+        """The view named in the status line (heat, difference or table), or None."""
+        m = re.search(r"^view:? (heat|difference|table)\b", self.screen(), re.M)
+        return m.group(1) if m else None
 
     def wait_for(self, pattern, seconds):
         end = time.time() + seconds
@@ -322,16 +331,16 @@ class Soak:
         time.sleep(0.3)
         if re.search(r"^explains .* − ", self.screen(), re.M):
             self.send("c")
-        # d cycles heat → difference → table; on a loaded machine the screen may lag a press, so
-        # each press waits for the redraw before looking again (else presses overshoot heat).
-        for _ in range(4):
-            before = self.screen()
-            if re.search(r"┌ (?:▸ )?GIM(?! −)", before):
+        # d cycles heat → difference → table: press until the status line says heat, each press
+        # waiting for the view it leads to (presses that outrun the redraw would overshoot).
+        for _ in range(6):
+            v = self.view()
+            if v == "heat":
                 break
             self.send("d")
-            end = time.time() + 10
-            while time.time() < end and self.screen() == before:
-                time.sleep(0.1)
+            end = time.time() + 5
+            while time.time() < end and self.view() == v:
+                time.sleep(0.05)
         time.sleep(0.5)
         end = time.time() + 300  # a long prompt's attribution may still be running before it
         settled = False

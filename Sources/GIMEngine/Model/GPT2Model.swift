@@ -50,12 +50,13 @@ public final class GPT2Model: CausalLanguageModel, Sendable {
     }
     public func forwardFLOPs(tokens t: Int) -> Double {
         let c = config
-        let attention = Double(c.heads) * 4 * Double(t * t * c.headDim)
+        // The causal triangle of query-key pairs, as the kernels compute it (see FLOPs.attendedPairs).
+        let attention = Double(c.heads) * 4 * Double(c.headDim) * Double(t) * Double(t + 1) / 2
         return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention) + 2 * Double(c.vocabSize * c.dim)
     }
     public func backwardFLOPs(tokens t: Int) -> Double {
         let c = config
-        let attention = Double(c.heads) * 8 * Double(t * t * c.headDim)
+        let attention = Double(c.heads) * 8 * Double(c.headDim) * Double(t) * Double(t + 1) / 2
         return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention)
     }
 
