@@ -69,10 +69,11 @@ struct Explain: ParsableCommand {
         if generate != nil || continuation != nil { return try runContinuation(bundle, prompt: ids) }
         let baseline = try baselineTokenID ?? bundle.inferredBaseline()
         let session = try ExplainSession(model: bundle.model, tokenIDs: ids)
-        let gim = try session.attribute(targetTokenID: targetTokenID, targetPosition: targetPosition,
-                                        foilTokenID: foilTokenID, baselineTokenID: baseline, settings: knobs.settings)
-        let plain = try session.attribute(targetTokenID: gim.targetTokenID, targetPosition: gim.targetPosition,
-                                          foilTokenID: foilTokenID, baselineTokenID: baseline, settings: .plain)
+        // GIM and the plain gradient (side by side on long prompts: one recomputation for both).
+        let both = try session.attributeTogether(targetTokenID: targetTokenID, targetPosition: targetPosition,
+                                                 foilTokenID: foilTokenID, baselineTokenID: baseline,
+                                                 settings: [knobs.settings, .plain])
+        let gim = both[0], plain = both[1]
         guard gim.isFinite && plain.isFinite else {
             throw ModelError.badInput("the attribution contains NaN or infinity (the model's activations overflowed)")
         }

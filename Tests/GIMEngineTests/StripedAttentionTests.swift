@@ -99,6 +99,39 @@ final class CheckpointedForwardTests: XCTestCase {
         }
     }
 
+    /// GIM and the plain gradient side by side on a checkpointed pass (one recomputation per layer
+    /// for both: `DecoderBackward.runTogether`) equal each run alone, bit for bit, with a foil and
+    /// an argmax target; and three settings at once, twice on the same session (reused backwards).
+    func testBackwardsTogetherEqualEachAlone() throws {
+        for family in ["gemma2", "qwen3"] {
+            let folder = StripedAttentionTests.folder(family)
+            guard FileManager.default.fileExists(atPath: folder) else { throw XCTSkip("family fixtures missing") }
+            let model = try ModelBundle.load(path: folder).model
+            let tokens = (0..<40).map { ($0 * 29 + 5) % 300 }
+            DecoderModel.keptActivationBudget = 0
+            let session = try ExplainSession(model: model, tokenIDs: tokens)
+            XCTAssertTrue((session.cache as! DecoderForwardCache).checkpointed)
+            var ablation = GIMSettings.gim
+            ablation.softmaxTemperature = 1
+            let settings: [GIMSettings] = [.gim, .plain, ablation]
+            for (target, foil, position) in [(Optional(9), Optional(4), -3), (nil, nil, -1)] {
+                for count in [2, 3, 3] {
+                    let together = try session.attributeTogether(targetTokenID: target, targetPosition: position,
+                                                                 foilTokenID: foil, baselineTokenID: 0,
+                                                                 settings: Array(settings.prefix(count)))
+                    XCTAssertEqual(together.count, count)
+                    for (a, s) in zip(together, settings) {
+                        let alone = try session.attribute(targetTokenID: target, targetPosition: position, foilTokenID: foil,
+                                                          baselineTokenID: 0, settings: s)
+                        XCTAssertEqual(a.values, alone.values, "\(family) \(s)")
+                        XCTAssertEqual(a.targetTokenID, alone.targetTokenID)
+                        XCTAssertEqual(a.targetLogit, alone.targetLogit)
+                    }
+                }
+            }
+        }
+    }
+
     /// The figure a long prompt is checked against grows linearly, and checkpointing keeps it
     /// near T·D per layer: SmolLM2's shape at 4096 tokens needs well under 1 GB of activations.
     func testActivationMemoryIsLinearInLength() throws {

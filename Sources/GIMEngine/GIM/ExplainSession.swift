@@ -15,6 +15,8 @@ public final class ExplainSession {
     /// [T, D] gradient seed at the final hidden states.
     private let seed: FloatBuffer
     private var logitsCache: [Int: [Float]] = [:]
+    /// Backwards beside `backward` for `attributeTogether` on checkpointed passes (made on first use).
+    private var extraBackwards: [DecoderBackward] = []
 
     /// Runs the forward pass of `tokenIDs` (or of `embeddings`, [T, dim], when given);
     /// `cancellation` is polled between layers (throws `CancellationError`).
@@ -70,12 +72,60 @@ public final class ExplainSession {
         BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
         let grad = try backward.run(cache, seed: seed, rows: p + 1, settings: settings, observer: nil,
                                     cancellation: cancellation)
-        let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineRow(baselineTokenID, settings),
-                                             rows: cache.length, dim: model.dim)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        let logit = logits[target] - (foilTokenID.map { logits[$0] } ?? 0)
-        return Attribution(tokenIDs: cache.tokens, targetTokenID: target, foilTokenID: foilTokenID, targetPosition: p,
-                           baselineTokenID: baselineTokenID, settings: settings, values: values, targetLogit: logit,
+        return attribution(grad, position: p, target: target, foil: foilTokenID, baseline: baselineTokenID,
+                           settings: settings, logits: logits, seconds: seconds)
+    }
+
+    /// Several backward attributions of one target (e.g. GIM and the plain gradient, as `gim explain`
+    /// shows them), in the order of `settings`. On a checkpointed forward pass (long prompts, see
+    /// `DecoderModel.forward`) they run side by side, recomputing each layer once for all of them
+    /// (`DecoderBackward.runTogether`), and each one's `seconds` is an equal share of the joint time;
+    /// otherwise one after another, as `attribute` runs them.
+    public func attributeTogether(targetTokenID: Int? = nil, targetPosition: Int = -1, foilTokenID: Int? = nil,
+                                  baselineTokenID: Int, settings: [GIMSettings],
+                                  cancellation: Cancellation? = nil) throws -> [Attribution] {
+        guard settings.count > 1, let first = backward as? DecoderBackward,
+              (cache as? DecoderForwardCache)?.checkpointed == true else {
+            var out: [Attribution] = []
+            for s in settings {
+                // The first call resolves an argmax target; the others explain the same token.
+                out.append(try attribute(targetTokenID: out.first?.targetTokenID ?? targetTokenID, targetPosition: targetPosition,
+                                         foilTokenID: foilTokenID, baselineTokenID: baselineTokenID, settings: s,
+                                         cancellation: cancellation))
+            }
+            return out
+        }
+        for s in settings { try s.validate() }
+        let p = try resolvePosition(targetPosition)
+        let logits = try logits(at: p)
+        let target = targetTokenID ?? Self.argmax(logits)
+        try checkToken(target, "target token id")
+        try checkToken(baselineTokenID, "baseline token id")
+        if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
+
+        while extraBackwards.count < settings.count - 1 {
+            extraBackwards.append(DecoderBackward(model: first.model, length: cache.length))
+        }
+        let start = DispatchTime.now()
+        BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
+        let grads = try DecoderBackward.runTogether([first] + extraBackwards.prefix(settings.count - 1), cache, seed: seed,
+                                                    rows: p + 1, settings: settings, cancellation: cancellation)
+        let share = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 / Double(settings.count)
+        return zip(grads, settings).map { grad, s in
+            attribution(grad, position: p, target: target, foil: foilTokenID, baseline: baselineTokenID, settings: s,
+                        logits: logits, seconds: share)
+        }
+    }
+
+    /// Gradient × input of a backward's gradient at the embeddings, as an `Attribution`.
+    private func attribution(_ grad: FloatBuffer, position p: Int, target: Int, foil: Int?, baseline: Int,
+                             settings: GIMSettings, logits: [Float], seconds: Double) -> Attribution {
+        let values = Self.gradientTimesInput(grad, cache.embeddings, baseline: baselineRow(baseline, settings),
+                                             rows: cache.length, dim: model.dim)
+        let logit = logits[target] - (foil.map { logits[$0] } ?? 0)
+        return Attribution(tokenIDs: cache.tokens, targetTokenID: target, foilTokenID: foil, targetPosition: p,
+                           baselineTokenID: baseline, settings: settings, values: values, targetLogit: logit,
                            seconds: seconds, method: .backward(settings))
     }
 

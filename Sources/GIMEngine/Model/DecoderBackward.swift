@@ -50,71 +50,108 @@ public final class DecoderBackward: BackwardPass {
     /// the next call).
     public func run(_ pass: ForwardPass, seed: FloatBuffer, rows: Int?, settings s: GIMSettings,
                     observer: GradientObserver?, cancellation: Cancellation?) throws -> FloatBuffer {
-        let c = model.config, w = model.weights
         let cache = pass as! DecoderForwardCache
-        let d = c.dim, f = c.ffnDim
-        precondition(cache.length == t && seed.count == t * d && cache.sequences == sequences)
+        let r = begin(cache, seed: seed, rows: rows, settings: s)
+        for l in stride(from: model.config.layers - 1, through: 0, by: -1) {
+            try cancellation.check()
+            step(layer: l, layer(l, of: cache), cache, rows: r, settings: s, observer: observer)
+        }
+        return finish(rows: r)
+    }
+
+    /// Several backwards of one kept forward pass (same seed, each with its own settings, each on
+    /// its own `DecoderBackward` of the same length), run layer by layer side by side so that a
+    /// checkpointed pass recomputes each layer once for all of them instead of once per backward
+    /// (`gim explain` runs GIM and the plain gradient: at long prompts the recomputation is a
+    /// whole forward). Returns each one's gradient at the embeddings, [T, D], as `run` would.
+    public static func runTogether(_ backwards: [DecoderBackward], _ pass: ForwardPass, seed: FloatBuffer, rows: Int?,
+                                   settings: [GIMSettings], cancellation: Cancellation?) throws -> [FloatBuffer] {
+        precondition(!backwards.isEmpty && backwards.count == settings.count)
+        let cache = pass as! DecoderForwardCache
+        let r = zip(backwards, settings).map { $0.begin(cache, seed: seed, rows: rows, settings: $1) }.first!
+        for l in stride(from: backwards[0].model.config.layers - 1, through: 0, by: -1) {
+            try cancellation.check()
+            let lc = backwards[0].layer(l, of: cache)
+            for (b, s) in zip(backwards, settings) {
+                precondition(b.model === backwards[0].model && b.t == backwards[0].t && b.sequences == backwards[0].sequences)
+                b.step(layer: l, lc, cache, rows: r, settings: s, observer: nil)
+            }
+        }
+        return backwards.map { $0.finish(rows: r) }
+    }
+
+    /// Checks the shapes, clears dx and runs the final norm's backward. Returns the rows to compute.
+    private func begin(_ cache: DecoderForwardCache, seed: FloatBuffer, rows: Int?, settings s: GIMSettings) -> Int {
+        let c = model.config, w = model.weights
+        precondition(cache.length == t && seed.count == t * c.dim && cache.sequences == sequences)
         // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r
         // (one sequence; stacked sequences run every row).
         let r = sequences > 1 ? t : min(rows ?? t, t)
-        let n = t / sequences, seqRows = sequences > 1 ? n : r
         dx.zero()
-
         // hidden = output_norm(xOut)
         RMSNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNorm.pointer, invRms: cache.invRmsOut.pointer,
+                         dx: dx.pointer, rows: r, dim: c.dim, frozen: s.freezeNorm)
+        return r
+    }
+
+    /// Block l backward: dx at the block's output in, dx at its input out. `lc` holds the block's
+    /// activations (read only).
+    private func step(layer l: Int, _ lc: DecoderLayerCache, _ cache: DecoderForwardCache, rows r: Int,
+                      settings s: GIMSettings, observer: GradientObserver?) {
+        let c = model.config, lw = model.weights.blocks[l]
+        let d = c.dim, f = c.ffnDim
+        let n = t / sequences, seqRows = sequences > 1 ? n : r
+        observer?(.blockOutput(layer: l), dx.pointer, d)
+
+        // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
+        let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,
+                                    rows: r, settings: s)
+        // mlpOut = ffn_down(act): act gets dMLP · W_down.
+        lw.down.backward(dMLP.pointer, dAct.pointer, rows: r)
+        // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product and the
+        // activation rule (gradient, or AttnLRP's identity) at act(gate).
+        Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
+                                             gateScale: s.gateScale, upScale: s.upScale, rule: s.activationRule)
+        // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
+        lw.gateUp.backward(dGateUp.pointer, dxn.pointer, rows: r)
+        // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
+        RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
                          dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+        observer?(.attentionOutput(layer: l), dx.pointer, d)
 
-        for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            try cancellation.check()
-            let lw = w.blocks[l], lc = layer(l, of: cache)
-            observer?(.blockOutput(layer: l), dx.pointer, d)
-
-            // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
-            let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,
-                                        rows: r, settings: s)
-            // mlpOut = ffn_down(act): act gets dMLP · W_down.
-            lw.down.backward(dMLP.pointer, dAct.pointer, rows: r)
-            // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product and the
-            // activation rule (gradient, or AttnLRP's identity) at act(gate).
-            Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
-                                                 gateScale: s.gateScale, upScale: s.upScale, rule: s.activationRule)
-            // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
-            lw.gateUp.backward(dGateUp.pointer, dxn.pointer, rows: r)
-            // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
-            RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
-                             dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
-            observer?(.attentionOutput(layer: l), dx.pointer, d)
-
-            // xMid = xIn + [post_attn_norm](attn_output(ctx))
-            let dAttention = postNormBackward(dx, input: lc.attnOut, weight: lw.extras.postAttnNorm,
-                                              invRms: lc.invRmsPostAttn, rows: r, settings: s)
-            lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
-            observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
-            for q in 0..<sequences {
-                let o = q * n
-                model.attention(layer: l).backward(qkv: lc.qkv.pointer + o * c.qkvDim, dCtx: dCtx.pointer + o * c.attnDim,
-                                                   dQKV: dQKV.pointer + o * c.qkvDim, scratch: attentionScratch,
-                                                   tokens: n, rows: seqRows, settings: s)
-                // q, k = rope(q), rope(k): rotate the gradients back.
-                cache.ropes.table(c, layer: l).apply(dQKV.pointer + o * c.qkvDim, rows: seqRows, rowStride: c.qkvDim,
-                                                     heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: true)
-            }
-            // q, k = q_norm(q), k_norm(k) per head (its statistics frozen with freeze_norm).
-            if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
-                HeadRMSNorm.backward(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: c.headDim,
-                                     weight: qNorm.pointer, input: input.pointer, invRms: inv.pointer, frozen: s.freezeNorm)
-                HeadRMSNorm.backward(dQKV.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: c.headDim,
-                                     weight: kNorm.pointer, input: input.pointer + t * c.heads * c.headDim,
-                                     invRms: inv.pointer + t * c.heads, frozen: s.freezeNorm)
-            }
-            // [q | k | v] = attn_norm(xIn) · W_qkvᵀ (+ bias, which passes the gradient unchanged)
-            lw.qkv.backward(dQKV.pointer, dxn.pointer, rows: r)
-            RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
-                             dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
-            observer?(.blockInput(layer: l), dx.pointer, d)
+        // xMid = xIn + [post_attn_norm](attn_output(ctx))
+        let dAttention = postNormBackward(dx, input: lc.attnOut, weight: lw.extras.postAttnNorm,
+                                          invRms: lc.invRmsPostAttn, rows: r, settings: s)
+        lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
+        observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
+        for q in 0..<sequences {
+            let o = q * n
+            model.attention(layer: l).backward(qkv: lc.qkv.pointer + o * c.qkvDim, dCtx: dCtx.pointer + o * c.attnDim,
+                                               dQKV: dQKV.pointer + o * c.qkvDim, scratch: attentionScratch,
+                                               tokens: n, rows: seqRows, settings: s)
+            // q, k = rope(q), rope(k): rotate the gradients back.
+            cache.ropes.table(c, layer: l).apply(dQKV.pointer + o * c.qkvDim, rows: seqRows, rowStride: c.qkvDim,
+                                                 heads: c.heads + c.kvHeads, layout: c.ropeLayout, inverse: true)
         }
-        // xIn of the first block = e · embeddingScale.
-        if c.embeddingScale != 1 { for i in 0..<r * d { dx[i] *= c.embeddingScale } }
+        // q, k = q_norm(q), k_norm(k) per head (its statistics frozen with freeze_norm).
+        if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
+            HeadRMSNorm.backward(dQKV.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: c.headDim,
+                                 weight: qNorm.pointer, input: input.pointer, invRms: inv.pointer, frozen: s.freezeNorm)
+            HeadRMSNorm.backward(dQKV.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: c.headDim,
+                                 weight: kNorm.pointer, input: input.pointer + t * c.heads * c.headDim,
+                                 invRms: inv.pointer + t * c.heads, frozen: s.freezeNorm)
+        }
+        // [q | k | v] = attn_norm(xIn) · W_qkvᵀ (+ bias, which passes the gradient unchanged)
+        lw.qkv.backward(dQKV.pointer, dxn.pointer, rows: r)
+        RMSNorm.backward(dxn.pointer, lc.xIn.pointer, lw.attnNorm.pointer, invRms: lc.invRms1.pointer,
+                         dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+        observer?(.blockInput(layer: l), dx.pointer, d)
+    }
+
+    /// xIn of the first block = e · embeddingScale: the gradient at the embeddings.
+    private func finish(rows r: Int) -> FloatBuffer {
+        let c = model.config
+        if c.embeddingScale != 1 { for i in 0..<r * c.dim { dx[i] *= c.embeddingScale } }
         return dx
     }
 
