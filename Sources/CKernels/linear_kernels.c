@@ -39,13 +39,26 @@ int gim_kernels_available(void) {
 
 enum { MAX_NR = 24, MAX_MV = 2 };
 
+// How a tile writes y: STORE y = Σ, ADD y += Σ, RESUME the sums continue from y (a later chunk of
+// the reduction: the same sequence of fused multiply-adds as one pass over the whole depth, so
+// splitting the depth into chunks does not change a bit).
+enum { TILE_STORE = 0, TILE_ADD = 1, TILE_RESUME = 2 };
+
 // y[m, n] (+)= Σ_{k < depth} w[n·ldw + k] · at[k, m] for n < nr and m < mr (the tile's valid
 // rows; at holds 16·mv columns). nr, mv are constants after inlining, so acc lives in registers.
 INLINE AVX512 void tile(const float *at, long mp, const float *w, long ldw, long depth, float *y, long ldy,
-                        const int nr, const int mv, int mr, int accumulate) {
+                        const int nr, const int mv, int mr, int mode) {
     __m512 acc[MAX_NR][MAX_MV];
-    for (int i = 0; i < nr; i++)
-        for (int v = 0; v < mv; v++) acc[i][v] = _mm512_setzero_ps();
+    float t[MAX_NR][16 * MAX_MV];
+    if (mode == TILE_RESUME) {
+        for (int i = 0; i < nr; i++)
+            for (int m = 0; m < 16 * mv; m++) t[i][m] = m < mr ? y[m * ldy + i] : 0;
+        for (int i = 0; i < nr; i++)
+            for (int v = 0; v < mv; v++) acc[i][v] = _mm512_loadu_ps(&t[i][16 * v]);
+    } else {
+        for (int i = 0; i < nr; i++)
+            for (int v = 0; v < mv; v++) acc[i][v] = _mm512_setzero_ps();
+    }
     for (long k = 0; k < depth; k++) {
         __m512 av[MAX_MV];
         for (int v = 0; v < mv; v++) av[v] = _mm512_loadu_ps(at + k * mp + 16 * v);
@@ -54,12 +67,11 @@ INLINE AVX512 void tile(const float *at, long mp, const float *w, long ldw, long
             for (int v = 0; v < mv; v++) acc[i][v] = _mm512_fmadd_ps(wv, av[v], acc[i][v]);
         }
     }
-    float t[MAX_NR][16 * MAX_MV];
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < mv; v++) _mm512_storeu_ps(&t[i][16 * v], acc[i][v]);
     for (int m = 0; m < mr; m++) {
         float *row = y + m * ldy;
-        for (int i = 0; i < nr; i++) row[i] = accumulate ? row[i] + t[i][m] : t[i][m];
+        for (int i = 0; i < nr; i++) row[i] = mode == TILE_ADD ? row[i] + t[i][m] : t[i][m];
     }
 }
 
@@ -69,20 +81,20 @@ static inline long tile_height(long mp) { return mp > 16 ? 12 : 24; }
 // `count` rows of w (ldw apart, `depth` long) against every row of x: whole tiles when count is
 // the tile height (12 × 1 for a last block of ≤ 16 rows of x), else one row of w at a time.
 static AVX512 void tile_rows(const float *at, long mp, long rows, const float *w, long ldw, long depth,
-                             float *y, long ldy, long count, int accumulate) {
+                             float *y, long ldy, long count, int mode) {
     const long nr = tile_height(mp);
     for (long m = 0; m < rows; m += 32) {
         int mr = rows - m < 32 ? (int)(rows - m) : 32;
         const float *a = at + m;
         float *o = y + m * ldy;
         if (count == nr) {
-            if (nr == 24) tile(a, mp, w, ldw, depth, o, ldy, 24, 1, mr, accumulate);
-            else if (mr > 16) tile(a, mp, w, ldw, depth, o, ldy, 12, 2, mr, accumulate);
-            else tile(a, mp, w, ldw, depth, o, ldy, 12, 1, mr, accumulate);
+            if (nr == 24) tile(a, mp, w, ldw, depth, o, ldy, 24, 1, mr, mode);
+            else if (mr > 16) tile(a, mp, w, ldw, depth, o, ldy, 12, 2, mr, mode);
+            else tile(a, mp, w, ldw, depth, o, ldy, 12, 1, mr, mode);
         } else {
             for (long i = 0; i < count; i++) {
-                if (mr > 16) tile(a, mp, w + i * ldw, ldw, depth, o + i, ldy, 1, 2, mr, accumulate);
-                else tile(a, mp, w + i * ldw, ldw, depth, o + i, ldy, 1, 1, mr, accumulate);
+                if (mr > 16) tile(a, mp, w + i * ldw, ldw, depth, o + i, ldy, 1, 2, mr, mode);
+                else tile(a, mp, w + i * ldw, ldw, depth, o + i, ldy, 1, 1, mr, mode);
             }
         }
     }
@@ -103,7 +115,8 @@ static AVX512 void product(const float *at, long mp, long rows, const float *w, 
         const long depth = in - k0 < chunk ? in - k0 : chunk;
         for (long n = n_begin; n < n_end; n += nr) {
             const long count = n_end - n < nr ? n_end - n : nr;
-            tile_rows(at + k0 * mp, mp, rows, w + n * in + k0, in, depth, y + n, ldy, count, accumulate || k0 > 0);
+            tile_rows(at + k0 * mp, mp, rows, w + n * in + k0, in, depth, y + n, ldy, count,
+                      accumulate || k0 > 0 ? TILE_ADD : TILE_STORE);
         }
     }
 }
@@ -255,7 +268,9 @@ static AVX512 void decoded_product(const float *xt, long mp, long rows, const un
             const long depth = in - k0 < DECODE_CHUNK ? in - k0 : DECODE_CHUNK;
             const unsigned char *src = wq + n * row_bytes + k0 / enc.block_values * enc.block_bytes;
             for (long r = 0; r < count; r++) enc.decode(src + r * row_bytes, depth, dec + r * DECODE_LD, &enc);
-            tile_rows(xt + k0 * mp, mp, rows, dec, DECODE_LD, depth, y + n, ldy, count, accumulate || k0 > 0);
+            // Later chunks resume the first one's sums in y: bit for bit one pass over the depth.
+            tile_rows(xt + k0 * mp, mp, rows, dec, DECODE_LD, depth, y + n, ldy, count,
+                      k0 > 0 ? TILE_RESUME : accumulate ? TILE_ADD : TILE_STORE);
         }
     }
 }
