@@ -146,3 +146,51 @@ final class RenderSnapshotTests: XCTestCase {
         XCTAssertEqual(Layout.fit("abc", width: 0), "")
     }
 }
+
+/// Issue 16's views: a continuation walked token by token, streaming, words, the matrix.
+final class GenerationSnapshotTests: XCTestCase {
+    func testAWalkedContinuationTokenIsExplainedOverEverythingBeforeIt() {
+        assertSnapshot(render(ContinuationFixture.state(), width: 120, height: 24), "continuation-120x24")
+    }
+
+    func testStreamingTokensFollowThePromptMarkedAsGenerated() {
+        var s = Fixture.ready()
+        s.generation.requestID = 1
+        s.generation.prompt = s.committedPrompt
+        s.generation.promptTokenCount = 5
+        s.generation.isRunning = true
+        s.generation.tokens = Array(ContinuationFixture.continuation.suffix(3))
+        assertSnapshot(render(s, width: 100, height: 16), "streaming-100x16")
+    }
+
+    func testWordsMergeSubwordTokensWithBoundariesShown() {
+        var s = Fixture.ready(Fixture.unicode())
+        s.result?.words = WordAggregation.mapping(pieces: Fixture.unicode().tokenTexts.map { Array($0.utf8) },
+                                                  special: Fixture.unicode().tokenTexts.map { _ in false })
+        s.display.words = true
+        assertSnapshot(render(s, width: 100, height: 16), "words-100x16")
+        var c = ContinuationFixture.state()
+        c.display.words = true
+        c.display.maskSpecial = true
+        assertSnapshot(render(c, width: 120, height: 24), "continuation-words-masked-120x24")
+    }
+
+    func testMatrixViewSideBySide() {
+        var s = ContinuationFixture.state()
+        s.generation.showMatrix = true
+        var m = AttributionMatrix(requestID: 3, settings: .gim, rows: ContinuationFixture.continuation.count)
+        for j in 0..<(m.gim.count - 1) {
+            m.gim[j] = ContinuationFixture.row(j)
+            m.plain[j] = ContinuationFixture.row(j, plain: true)
+        }
+        s.generation.matrix = m
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-computing-100x20")
+        s.generation.matrix?.gim[m.gim.count - 1] = ContinuationFixture.row(m.gim.count - 1)
+        s.generation.matrix?.plain[m.gim.count - 1] = ContinuationFixture.row(m.gim.count - 1, plain: true)
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-100x20")
+        assertSnapshot(render(s, width: 50, height: 30), "matrix-narrow-50x30")
+        s.display.words = true
+        s.display.maskSpecial = true
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-words-100x20")
+    }
+}

@@ -36,6 +36,7 @@ public enum KeyMap {
         bind([.function(1)], .toggleHelp, .everywhere, "General", ("F1 ?", "this help")),
         bind([.function(10), .ctrl("c"), .ctrl("q")], .quit, .everywhere, "General", ("F10 ^C ^Q", "quit")),
         bind([.function(2)], .cycleView, .everywhere, "General", ("F2 d", "heat / diff / table")),
+        bind([.function(7)], .generation(.generate(sampled: false)), .everywhere, "General"),
         bind([.function(3)], .cycleTheme, .everywhere, "General", ("F3 s", "next colour theme")),
         bind([.function(5)], .rerun, .everywhere, "General", ("F5 Space", "attribute again")),
         bind([.function(6)], .export, .everywhere, "General", ("F6 e", "export JSON + HTML")),
@@ -55,6 +56,8 @@ public enum KeyMap {
         bind([.ctrl("w")], .deleteWordBackward, .edit, "Prompt", ("^W ^U ^K", "cut word/start/end")),
         bind([.ctrl("u")], .killToStart, .edit, "Prompt"),
         bind([.ctrl("k")], .killToEnd, .edit, "Prompt"),
+        bind([.ctrl("t")], .insert(String(ExplorerState.continuationSeparator)), .edit, "Prompt",
+             ("^T", "⏎: a continuation to score follows")),
         bind([.up], .historyPrevious, .edit, "Prompt", ("↑ ↓", "prompt history")),
         bind([.down], .historyNext, .edit, "Prompt"),
 
@@ -111,6 +114,21 @@ public enum KeyMap {
         bind([.tab, .escape, .char("i")], .toggleMode, .command, "View", ("Tab Esc i", "back to the prompt")),
         bind([.char(" ")], .rerun, .command, "View"),
 
+        // Command mode: continuations, words, chat (issue 16).
+        bind([.char("n")], .generation(.generate(sampled: false)), .command, "Continuation",
+             ("n F7", "generate (greedy) / stop")),
+        bind([.char("N")], .generation(.generate(sampled: true)), .command, "Continuation", ("N", "sample (next seed)")),
+        bind([.char("<"), .char(",")], .generation(.move(-1)), .command, "Continuation", ("< > , .", "walk generated tokens")),
+        bind([.char(">"), .char(".")], .generation(.move(1)), .command, "Continuation"),
+        bind([.char("l")], .generation(.length(-1)), .command, "Continuation", ("l L", "length limit − / +")),
+        bind([.char("L")], .generation(.length(1)), .command, "Continuation"),
+        bind([.char("x")], .generation(.toggleMatrix), .command, "Continuation", ("x", "matrix view")),
+        bind([.char("w")], .generation(.toggleWords), .command, "Continuation", ("w W", "words / sum↔max|a|")),
+        bind([.char("W")], .generation(.toggleWordReduction), .command, "Continuation"),
+        bind([.char("m")], .generation(.toggleChat), .command, "Continuation", ("m M", "chat mode / system")),
+        bind([.char("M")], .beginEntry(.system), .command, "Continuation"),
+        bind([.char("z")], .generation(.toggleMaskSpecial), .command, "Continuation", ("z", "mask special tokens")),
+
         // Entering a token.
         bind([.enter], .commitEntry, .entry, "Token entry", ("Enter", "use it (#123 = id)")),
         bind([.escape, .tab], .cancelEntry, .entry, "Token entry", ("Esc", "cancel")),
@@ -153,7 +171,8 @@ public enum KeyMap {
         case .command:
             return [("Tab", "prompt"), ("f", "norm"), ("t/T", "temp"), ("q/Q k/K v/V", "qkv"), ("g/G u/U", "gate up"),
                     ("r", "reset"), ("0", "off"), ("o", "method"), ("j", "pane"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
-                    ("d", "view"), ("p", "plot"), ("e", "export"), ("?", "help"), ("F10", "quit")]
+                    ("d", "view"), ("p", "plot"), ("e", "export"), ("n", "generate"), ("<>", "walk"), ("x", "matrix"),
+                    ("w", "words"), ("m", "chat"), ("?", "help"), ("F10", "quit")]
         case .entry:
             return [("Enter", "use token"), ("#id", "by id"), ("Esc", "cancel")]
         }

@@ -221,7 +221,19 @@ struct Renderer {
             frame.put(Layout.fit(what, width: width), x: 0, y: y, role: .dim)
             return
         }
-        var x = frame.put("explains ", x: 0, y: y, role: .dim)
+        let g = state.generation
+        if g.isRunning {
+            let spin = Self.spinner[state.spinnerPhase % Self.spinner.count]
+            let line = "\(spin) generating \(g.tokens.count)/\(g.options.maxTokens) (\(g.options.summary)) · Esc stops"
+            frame.put(Layout.fit(line, width: width), x: 0, y: y, role: .accent)
+            return
+        }
+        var x = 0
+        if let start = r.continuationStart, r.targetPosition + 1 >= start, let j = g.selected {
+            let what = g.forcedText == nil ? "generated" : "given"
+            x = frame.put("\(what) \(j + 1)/\(g.tokens.count) ", x: x, y: y, role: .accent)
+        }
+        x = frame.put("explains ", x: x, y: y, role: .dim)
         x = frame.put(quoted(r.targetText), x: x, y: y, role: .accent, attributes: .bold)
         x = frame.put(String(format: " %.1f%%", r.targetProbability * 100), x: x, y: y, role: .dim)
         if let foil = r.foilText {
@@ -242,9 +254,9 @@ struct Renderer {
     mutating func messageLine() {
         let y = height - 2
         if case .entry(let purpose) = state.mode {
-            let label = purpose == .target ? "target token› " : "foil token› "
+            let label = purpose == .target ? "target token› " : (purpose == .foil ? "foil token› " : "system prompt› ")
             let x = frame.put(label, x: 0, y: y, role: .accent, attributes: .bold)
-            let hint = "  (#123 = id · Enter · Esc)"
+            let hint = purpose == .system ? "  (empty = default · Enter · Esc)" : "  (#123 = id · Enter · Esc)"
             let room = width - x - TextWidth.of(hint) - 1
             let (text, cursorX) = Self.window(state.entry.text, cursor: state.entry.cursor, width: room)
             frame.put(text, x: x, y: y, role: .text, limit: x + room)
@@ -264,7 +276,14 @@ struct Renderer {
         case .ansi8: depth = "8 colours"
         case .mono: depth = "monochrome"
         }
-        let status = "view \(state.view.title) · theme \(state.themeName) · \(depth) · ? or F1 for help"
+        var modes = ""
+        if state.chat.enabled { modes += " · chat \(state.chat.family ?? "")" }
+        if state.display.words { modes += " · words (\(state.display.reduction.rawValue))" }
+        if state.display.maskSpecial { modes += " · special masked" }
+        if !state.generation.tokens.isEmpty && !state.generation.isRunning {
+            modes += " · " + (state.generation.forcedText == nil ? state.generation.options.summary : "given continuation")
+        }
+        let status = "view \(state.generation.showMatrix ? "matrix" : state.view.title)\(modes) · theme \(state.themeName) · \(depth) · ? or F1 for help"
         frame.put(Layout.fit(status, width: width - 1), x: 0, y: y, role: .dim)
     }
 

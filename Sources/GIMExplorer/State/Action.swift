@@ -43,6 +43,9 @@ public enum Action: Equatable, Sendable {
 
     /// The panes' methods, focus, difference pair and method knobs (State/Reducer+Panes.swift).
     case pane(PaneAction)
+
+    /// Continuations, their attribution, words and chat mode (issue 16).
+    case generation(GenerationAction)
 }
 
 /// What the reducer asks the outside world to do; the run loop carries it out.
@@ -56,6 +59,12 @@ public enum Effect: Equatable, Sendable {
     /// Repaint the whole terminal (Ctrl-L).
     case redraw
     case quit
+    /// Continue the prompt (the worker posts `.generation` events per token).
+    case generate(GenerationRequest)
+    /// Stop the running generation (Esc).
+    case stopGeneration
+    /// Attribute every continuation token (the matrix view).
+    case computeMatrix(MatrixRequest)
 }
 
 /// Everything that can happen to the state.
@@ -72,4 +81,6 @@ public enum Event: Equatable, Sendable {
     case notify(String, isError: Bool)
     /// Time passes (animates the spinner while computing).
     case tick
+    /// Continuations and chat mode (issue 16).
+    case generation(GenerationEvent)
 }

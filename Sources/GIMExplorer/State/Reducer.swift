@@ -41,8 +41,12 @@ public func reduce(_ state: ExplorerState, _ event: Event) -> (ExplorerState, [E
         s.message = .init(text, isError: isError)
     case .tick:
         s.spinnerPhase &+= 1
+    case .generation(let e):
+        s.receive(e)
     }
+    effects += s.syncGeneration()
     if let request = s.requestIfChanged() { effects.append(.analyze(request)) }
+    if let matrix = s.matrixIfNeeded() { effects.append(.computeMatrix(matrix)) }
     return (s, effects)
 }
 
@@ -90,6 +94,8 @@ extension ExplorerState {
 
     mutating func handle(_ key: Key) -> [Effect] {
         message = nil
+        // Esc stops a running generation before it means anything else.
+        if key == .escape && generation.isRunning && !showHelp { return apply(.generation(.stop)) }
         if mode == .command, case .paste = key {
             // Pasted text belongs in the prompt whatever the mode.
             mode = .edit
@@ -222,11 +228,16 @@ extension ExplorerState {
         case .commitEntry:
             guard case .entry(let purpose) = mode else { return [] }
             mode = .command
+            if purpose == .system {
+                setSystemPrompt(entry.text)
+                return []
+            }
             guard !entry.text.isEmpty else { return [] }
             let choice = Self.tokenChoice(entry.text)
             switch purpose {
             case .target: target = choice
             case .foil: foil = choice
+            case .system: break
             }
             return []
         case .cancelEntry:
@@ -261,6 +272,8 @@ extension ExplorerState {
             // Forgetting the last request makes `reduce` ask again although nothing changed.
             lastRequest = nil
             return []
+        case .generation(let a):
+            return apply(a)
         }
     }
 

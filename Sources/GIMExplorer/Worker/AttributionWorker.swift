@@ -21,6 +21,11 @@ public final class AttributionWorker: @unchecked Sendable {
     private var generation = 0
     /// The thread has returned.
     private var finished = false
+    /// Continuation work (issue 16): a generation runs before any attribution, and the matrix
+    /// after them; `cancelContinuation` stops a running generation or matrix (Esc, a newer one).
+    private var pendingGeneration: GenerationRequest?
+    private var pendingMatrix: MatrixRequest?
+    private var cancelContinuation = false
 
     /// After this many seconds without a request, freed memory is trimmed (`HeapSettings`): the
     /// allocator keeps freed blocks so the next pass reuses their pages (25-45 ms per pass), but a
@@ -51,6 +56,32 @@ public final class AttributionWorker: @unchecked Sendable {
         pending = request
         generation += 1
         // Broadcast: a test may be waiting on the same condition for events.
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Replaces any generation not yet started and stops a running one.
+    public func submit(_ request: GenerationRequest) {
+        condition.lock()
+        pendingGeneration = request
+        cancelContinuation = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Replaces any matrix not yet started and stops a running one.
+    public func submit(_ request: MatrixRequest) {
+        condition.lock()
+        pendingMatrix = request
+        cancelContinuation = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops a running generation (its tokens so far are kept and reported as finished).
+    public func stopGeneration() {
+        condition.lock()
+        cancelContinuation = true
         condition.broadcast()
         condition.unlock()
     }
@@ -106,6 +137,7 @@ public final class AttributionWorker: @unchecked Sendable {
             let bundle = try loader(modelPath)
             engine = try AnalysisEngine(bundle: bundle)
             post(.modelLoaded(name: bundle.name))
+            post(.generation(engine.chatAvailability()))
         } catch {
             post(.modelFailed("\(error)"))
             return
@@ -115,9 +147,10 @@ public final class AttributionWorker: @unchecked Sendable {
         var trimWhenIdle = false
         while true {
             condition.lock()
-            while pending == nil && !stopping {
+            while pending == nil && pendingGeneration == nil && pendingMatrix == nil && !stopping {
                 if trimWhenIdle {
-                    if !condition.wait(until: Date().addingTimeInterval(Self.idleTrimDelay)) && pending == nil && !stopping {
+                    if !condition.wait(until: Date().addingTimeInterval(Self.idleTrimDelay))
+                        && pending == nil && pendingGeneration == nil && pendingMatrix == nil && !stopping {
                         trimWhenIdle = false
                         condition.unlock()
                         HeapSettings.releaseFreeMemory()
@@ -130,6 +163,12 @@ public final class AttributionWorker: @unchecked Sendable {
             if stopping {
                 condition.unlock()
                 return
+            }
+            if pendingGeneration != nil || (pending == nil && pendingMatrix != nil) {
+                trimWhenIdle = true
+                condition.unlock()
+                runContinuationWork(engine)
+                continue
             }
             let request = pending!
             pending = nil
@@ -163,7 +202,7 @@ public final class AttributionWorker: @unchecked Sendable {
             let cancel: () -> Bool = { [self] in
                 condition.lock()
                 defer { condition.unlock() }
-                return generation != mine || stopping
+                return generation != mine || stopping || pendingGeneration != nil
             }
             do {
                 var posted: FaithfulnessReport?
@@ -177,6 +216,36 @@ public final class AttributionWorker: @unchecked Sendable {
             } catch {
                 post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, panes: [],
                                                               random: nil, failure: "\(error)")))
+            }
+        }
+    }
+
+    /// One generation (before anything else) or one matrix, whichever is pending.
+    private func runContinuationWork(_ engine: AnalysisEngine) {
+        condition.lock()
+        let generationRequest = pendingGeneration
+        let matrixRequest = generationRequest == nil ? pendingMatrix : nil
+        if generationRequest != nil { pendingGeneration = nil } else { pendingMatrix = nil }
+        cancelContinuation = false
+        condition.unlock()
+        let cancelled: () -> Bool = { [self] in
+            condition.lock()
+            defer { condition.unlock() }
+            return cancelContinuation || stopping
+        }
+        if let r = generationRequest {
+            do {
+                try engine.continuation(r, isCancelled: cancelled) { post(.generation($0)) }
+            } catch {
+                post(.generation(.failed(requestID: r.id, message: "\(error)")))
+            }
+        } else if let r = matrixRequest {
+            do {
+                try engine.matrix(r, isCancelled: cancelled) { post(.generation($0)) }
+            } catch is CancellationError {
+                // A newer matrix or generation replaces it.
+            } catch {
+                post(.generation(.matrixFailed(requestID: r.id, message: "\(error)")))
             }
         }
     }
