@@ -7,14 +7,7 @@ import XCTest
 /// token's attribution on the kept forward of the whole sequence equals a fresh explain of its
 /// prefix with that token as target; generation streams and stops; teacher forcing and chat mode.
 final class GenerationWorkerTests: XCTestCase {
-    func bundle() throws -> ModelBundle {
-        if let b = WorkerTests.cachedBundle { return b }
-        let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("the default model is missing: run models/fetch.sh") }
-        let b = try ModelBundle.load(path: path)
-        WorkerTests.cachedBundle = b
-        return b
-    }
+    func bundle() throws -> ModelBundle { try WorkerTests.sharedBundle() }
     let prompt = "The capital of France is"
 
     func generate(_ engine: AnalysisEngine, _ request: GenerationRequest) throws -> (count: Int, tokens: [ContinuationToken], stop: String?) {
