@@ -181,7 +181,7 @@ final class GenerationReducerTests: XCTestCase {
     }
 
     func testWordsAndMaskTogglesAreDisplayOnly() {
-        var (s, effects) = press(ready(), type("wWz"))
+        var (s, effects) = press(ready(), type("wWZ"))
         XCTAssertTrue(s.display.words)
         XCTAssertEqual(s.display.reduction, .maxAbs)
         XCTAssertTrue(s.display.maskSpecial)
@@ -190,7 +190,7 @@ final class GenerationReducerTests: XCTestCase {
 
     func testEveryNewKeyIsInTheHelp() {
         let help = KeyMap.helpSections.flatMap { $0.rows.map(\.keys) }.joined(separator: " ")
-        for key in ["n", "N", "<", "l L", "x", "w W", "m M", "z", "^T"] {
+        for key in ["n", "N", "<", "l L", "x", "w W", "m M", "Z", "^T"] {
             XCTAssertTrue(help.contains(key), "\(key) missing from the help")
         }
     }

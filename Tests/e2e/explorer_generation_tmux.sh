@@ -110,8 +110,8 @@ keys Tab; text "m"
 check "m turns chat mode on (template recognised)" wait_for "chat mode \(ChatML" 10
 check "the prompt is wrapped in the chat template" wait_for "<\|im_start\|>" 60
 idle 30 >/dev/null
-text "z"
-check "z masks the special tokens" wait_for "special tokens left out" 5
+text "Z"
+check "Z masks the special tokens" wait_for "special tokens left out" 5
 text "n"
 check "chat mode generates the assistant's answer" wait_for "generated [0-9]+ tokens?" 120
 check "the answer's first token is explained" wait_for "generated 1/[0-9]+ explains" 30

@@ -127,7 +127,7 @@ public enum KeyMap {
         bind([.char("W")], .generation(.toggleWordReduction), .command, "Continuation"),
         bind([.char("m")], .generation(.toggleChat), .command, "Continuation", ("m M", "chat mode / system")),
         bind([.char("M")], .beginEntry(.system), .command, "Continuation"),
-        bind([.char("z")], .generation(.toggleMaskSpecial), .command, "Continuation", ("z", "mask special tokens")),
+        bind([.char("Z")], .generation(.toggleMaskSpecial), .command, "Continuation", ("Z", "mask special tokens")),
 
         // Entering a token.
         bind([.enter], .commitEntry, .entry, "Token entry", ("Enter", "use it (#123 = id)")),

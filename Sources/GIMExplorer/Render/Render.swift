@@ -244,7 +244,9 @@ struct Renderer {
         let at = r.targetPosition < r.tokenTexts.count ? quoted(r.tokenTexts[r.targetPosition]) : "?"
         x = frame.put("  after \(at) @\(r.targetPosition)", x: x, y: y, role: .text)
         x = frame.put("  \(r.foilID == nil ? "logit" : "logit diff") \(HeatScale.format(r.targetLogit))", x: x, y: y, role: .dim)
-        if state.target == .argmax { frame.put("  (most likely)", x: x, y: y, role: .dim) }
+        if state.target == .argmax && (r.continuationStart == nil || state.generation.selected == nil) {
+            frame.put("  (most likely)", x: x, y: y, role: .dim)
+        }
     }
 
     func quoted(_ s: String) -> String { "\"" + Sanitizer.visible(s) + "\"" }
