@@ -59,8 +59,10 @@ check "the prompt is attributed" wait_for 'explains " Paris"' 90
 idle 30 >/dev/null
 
 # --- Generate (greedy), streamed, marked as generated ---------------------------------------------
-keys Tab; text "n"
-check "n generates: tokens stream in after the prompt (generating n/24)" wait_for "generating [0-9]+/24" 20
+keys Tab; text "ll"  # 24 → 16 → 8 tokens: the test machine may be slow
+wait_for "≤8" 5 >/dev/null
+text "n"
+check "n generates: tokens stream in after the prompt (generating n/8)" wait_for "generating [0-9]+/8" 30
 check "the run ends with a summary (tokens/s)" wait_for "generated [0-9]+ tokens? \(stop: [a-z-]+\) · [0-9.]+ tokens/s" 90
 check "the first generated token is explained" wait_for 'generated 1/[0-9]+ explains " Paris"' 30
 check "generated tokens are marked ╘══╛ under them" wait_for "╘═+╛" 10
@@ -108,12 +110,12 @@ wait_for 'explains' 60 >/dev/null; idle 30 >/dev/null
 # --- Chat mode --------------------------------------------------------------------------------------------
 keys Tab; text "m"
 check "m turns chat mode on (template recognised)" wait_for "chat mode \(ChatML" 10
-check "the prompt is wrapped in the chat template" wait_for "<\|im_start\|>" 60
+check "the prompt is wrapped in the chat template" wait_for "im_start" 120
 idle 30 >/dev/null
 text "Z"
 check "Z masks the special tokens" wait_for "special tokens left out" 5
 text "n"
-check "chat mode generates the assistant's answer" wait_for "generated [0-9]+ tokens?" 120
+check "chat mode generates the assistant's answer" wait_for "generated [0-9]+ tokens?" 300
 check "the answer's first token is explained" wait_for "generated 1/[0-9]+ explains" 30
 text "m"
 check "m turns chat mode off" wait_for "chat mode off" 5
