@@ -8,7 +8,7 @@ final class GenerationExportTests: XCTestCase {
     func completeState() -> ExplorerState {
         var s = ContinuationFixture.state()
         s.generation.showMatrix = true
-        var m = AttributionMatrix(requestID: 3, settings: .gim, rows: ContinuationFixture.continuation.count)
+        var m = AttributionMatrix(requestID: 3, method: .gim, rows: ContinuationFixture.continuation.count)
         for j in m.gim.indices {
             m.gim[j] = ContinuationFixture.row(j)
             m.plain[j] = ContinuationFixture.row(j, plain: true)

@@ -144,7 +144,7 @@ final class GenerationReducerTests: XCTestCase {
         XCTAssertTrue(s.generation.showMatrix)
         let m = effects.matrices.first
         XCTAssertEqual(m?.continuation, [7042, 30, 2])
-        XCTAssertEqual(m?.settings, .gim)
+        XCTAssertEqual(m?.method, .gim)
         for j in 0..<3 {
             s = reduce(s, .generation(.matrixRow(requestID: m!.id, row: j, gim: [Float](repeating: Float(j), count: 8),
                                                  plain: [Float](repeating: 1, count: 8)))).0
@@ -153,8 +153,52 @@ final class GenerationReducerTests: XCTestCase {
         (s, effects) = press(s, [.char(">")])
         XCTAssertTrue(effects.matrices.isEmpty, "walking the rows needs no new matrix")
         (s, effects) = press(s, [.char("0")])
-        XCTAssertEqual(effects.matrices.first?.settings, .plain)
+        XCTAssertEqual(effects.matrices.first?.method.settings, .plain)
         XCTAssertEqual(s.generation.matrix?.completedRows, 0)
+    }
+
+    // MARK: With the method panes (issue 15)
+
+    func testAWalkedTokenIsAttributedInEveryPane() {
+        var s = ready()
+        s.panes = PaneSet(methods: [.gim, .plain, .attnLRP, .integratedGradients])
+        var effects: [Effect]
+        (s, effects) = generated(s, paris)
+        XCTAssertEqual(effects.requests.last?.methods, [.gim, .plain, .attnLRP, .integratedGradients],
+                       "the first generated token is explained by every pane's method")
+        (s, effects) = press(s, [.char(">")])
+        XCTAssertEqual(effects.requests.last?.target, .id(30))
+        XCTAssertEqual(effects.requests.last?.methods.count, 4)
+        XCTAssertEqual(effects.requests.last?.continuation, [7042, 30, 2])
+        // Knobs of the focused pane (the IG pane's steps here) ask the same walked token again.
+        (s, effects) = press(s, [.char("j"), .char("j"), .char("j"), .char("H")])
+        XCTAssertEqual(s.panes.focus, 3)
+        XCTAssertEqual(effects.requests.last?.methods[3].steps, 64)
+        XCTAssertEqual(effects.requests.last?.target, .id(30))
+        XCTAssertEqual(effects.requests.last?.continuation, [7042, 30, 2], "same sequence: the forward is kept")
+        // A new pane joins the walk.
+        (s, effects) = press(s, [.char("-"), .char("+")])
+        XCTAssertEqual(s.panes.panes.count, 4)
+        XCTAssertEqual(effects.requests.last?.target, .id(30))
+    }
+
+    func testTheMatrixShowsTheFocusedPanesMethod() {
+        var s = ready()
+        s.panes = PaneSet(methods: [.gim, .plain, .attnLRP])
+        (s, _) = generated(s, paris)
+        var effects: [Effect]
+        (s, effects) = press(s, [.char("x")])
+        XCTAssertEqual(effects.matrices.first?.method, .gim)
+        // j focuses the plain pane, then AttnLRP: each asks the matrix again with its method.
+        (s, effects) = press(s, [.char("j")])
+        XCTAssertEqual(effects.matrices.first?.method, .plain)
+        (s, effects) = press(s, [.char("j")])
+        XCTAssertEqual(effects.matrices.first?.method, .attnLRP)
+        XCTAssertEqual(s.generation.matrix?.method, .attnLRP)
+        // o cycles the focused pane's method: the matrix follows.
+        (s, effects) = press(s, [.char("o")])
+        XCTAssertEqual(effects.matrices.first?.method, s.panes.focused.method)
+        XCTAssertNotEqual(effects.matrices.first?.method, .attnLRP)
     }
 
     func testChatModeNeedsARecognisedTemplate() {
@@ -181,7 +225,7 @@ final class GenerationReducerTests: XCTestCase {
     }
 
     func testWordsAndMaskTogglesAreDisplayOnly() {
-        var (s, effects) = press(ready(), type("wWZ"))
+        let (s, effects) = press(ready(), type("wWZ"))
         XCTAssertTrue(s.display.words)
         XCTAssertEqual(s.display.reduction, .maxAbs)
         XCTAssertTrue(s.display.maskSpecial)

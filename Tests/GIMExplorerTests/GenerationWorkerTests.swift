@@ -35,7 +35,7 @@ final class GenerationWorkerTests: XCTestCase {
         let baseline = try b.inferredBaseline()
         var worst: Float = 0
         var matrixRows: [Int: [Float]] = [:]
-        try engine.matrix(MatrixRequest(id: 2, prompt: prompt, chat: nil, continuation: ids, settings: .gim), isCancelled: { false }) { e in
+        try engine.matrix(MatrixRequest(id: 2, prompt: prompt, chat: nil, continuation: ids, method: .gim), isCancelled: { false }) { e in
             if case .matrixRow(_, let row, let gim, _) = e { matrixRows[row] = gim }
         }
         for j in 0..<ids.count {
@@ -56,6 +56,41 @@ final class GenerationWorkerTests: XCTestCase {
         // Measured 2026-12: ~1e-6 (the same backward on a longer forward; only summation order differs).
         XCTAssertLessThan(worst, 1e-3, "max |walked − fresh| / max|fresh| = \(worst)")
         print("continuation vs fresh explain: max relative error \(worst)")
+    }
+
+    /// Every pane's method (the method panes of issue 15) explains a walked continuation token
+    /// as a fresh run of that method on the prefix would.
+    func testEveryPaneOfAWalkedTokenEqualsTheMethodOnItsPrefix() throws {
+        let b = try bundle()
+        let engine = try AnalysisEngine(bundle: b)
+        let g = try generate(engine, GenerationRequest(id: 1, prompt: prompt, kind: .generate(maxTokens: 3, sampling: .greedy)))
+        let ids = g.tokens.map(\.id)
+        var ig = AttributionMethod.integratedGradients
+        ig.steps = 4
+        let methods: [AttributionMethod] = [.gim, .plain, .attnLRP, ig, .occlusion]
+        let j = ids.count - 1
+        let r = try engine.analyze(AnalysisRequest(id: 2, prompt: prompt, targetPosition: g.count + j - 1, target: .id(ids[j]),
+                                                   methods: methods, continuation: ids))
+        XCTAssertEqual(r.panes.map(\.method), methods)
+        let prefix = b.encode(prompt) + ids.prefix(j)
+        let fresh = try ExplainSession(model: b.model, tokenIDs: prefix)
+        let baseline = try b.inferredBaseline()
+        for (i, m) in methods.enumerated() {
+            let want = try fresh.attribute(method: m, targetTokenID: ids[j], targetPosition: prefix.count - 1, baselineTokenID: baseline)
+            let scale = max(want.values.map(abs).max()!, 1e-12)
+            let worst = zip(r.panes[i].values, want.values).map { abs($0 - $1) / scale }.max()!
+            // Measured 2026-12: ≤ ~1e-6 (only the summation order of the longer forward differs).
+            XCTAssertLessThan(worst, 1e-3, "\(m.title): max |walked − fresh| / max|fresh| = \(worst)")
+            XCTAssertTrue(r.panes[i].values[prefix.count...].allSatisfy { $0 == 0 }, "\(m.title): nothing after the target")
+        }
+        // A knob change of one pane runs its backward only: the forward of the whole sequence is kept.
+        var changed = methods
+        changed[0].settings.softmaxTemperature = 3
+        let again = try engine.analyze(AnalysisRequest(id: 3, prompt: prompt, targetPosition: g.count + j - 1, target: .id(ids[j]),
+                                                       methods: changed, continuation: ids))
+        XCTAssertNil(again.forwardMilliseconds, "the forward was kept")
+        XCTAssertEqual(again.panes[1...].map(\.milliseconds), [nil, nil, nil, nil], "the unchanged panes were kept too")
+        XCTAssertNotNil(again.panes[0].milliseconds)
     }
 
     func testTeacherForcingScoresTheGivenTokensAsTheNextToken() throws {

@@ -175,10 +175,28 @@ final class GenerationSnapshotTests: XCTestCase {
         assertSnapshot(render(c, width: 120, height: 24), "continuation-words-masked-120x24")
     }
 
+    /// With the method panes: the walked token is explained in every pane, and the matrix's left
+    /// side is the focused pane's method.
+    func testAWalkedContinuationTokenInThreePanesAndTheFocusedPanesMatrix() {
+        var s = ContinuationFixture.state()
+        s.panes = PaneSet(methods: [.gim, .plain, .attnLRP])
+        s.result?.panes.append(PaneResult(method: .attnLRP, values: ContinuationFixture.row(5).map { -0.5 * $0 }, milliseconds: 70))
+        assertSnapshot(render(s, width: 120, height: 24), "continuation-3panes-120x24")
+        s.panes.focus = 2
+        s.generation.showMatrix = true
+        var m = AttributionMatrix(requestID: 3, method: .attnLRP, rows: ContinuationFixture.continuation.count)
+        for j in m.gim.indices {
+            m.gim[j] = ContinuationFixture.row(j).map { -0.5 * $0 }
+            m.plain[j] = ContinuationFixture.row(j, plain: true)
+        }
+        s.generation.matrix = m
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-attnlrp-100x20")
+    }
+
     func testMatrixViewSideBySide() {
         var s = ContinuationFixture.state()
         s.generation.showMatrix = true
-        var m = AttributionMatrix(requestID: 3, settings: .gim, rows: ContinuationFixture.continuation.count)
+        var m = AttributionMatrix(requestID: 3, method: .gim, rows: ContinuationFixture.continuation.count)
         for j in 0..<(m.gim.count - 1) {
             m.gim[j] = ContinuationFixture.row(j)
             m.plain[j] = ContinuationFixture.row(j, plain: true)

@@ -19,6 +19,7 @@ extension Exporter {
             let probability: Double
             /// The position whose next-token prediction this token is (its attribution covers 0…position).
             let position: Int
+            /// The values of `method` (the focused pane's method: GIM unless another pane was focused).
             let gim: [Float]
             let plain: [Float]
         }
@@ -28,6 +29,9 @@ extension Exporter {
         let system_prompt: String?
         let continuation: String
         let generation: String
+        /// The method of the rows' `gim` values (an `AttributionMethod` preset name) and its title.
+        let method: String
+        let method_title: String
         let settings: [String: Double]
         let freeze_norm: Bool
         /// Columns: tokens, or words when `words` is set.
@@ -52,10 +56,11 @@ extension Exporter {
             MatrixDocument.Row(index: j, token_id: g.tokens[j].id, text: g.tokens[j].text, probability: g.tokens[j].probability,
                                position: g.promptTokenCount + j - 1, gim: m.gim[j] ?? [], plain: m.plain[j] ?? [])
         }
-        let s = matrix.settings
+        let s = matrix.method.settings
         return MatrixDocument(
             model: model, prompt: g.prompt, chat: g.chat != nil, system_prompt: g.chat?.system,
             continuation: g.forcedText == nil ? "generated" : "given", generation: g.forcedText == nil ? g.options.summary : "teacher forcing",
+            method: matrix.method.name, method_title: Renderer.paneTitle(matrix.method),
             settings: ["softmax_temperature": Double(s.softmaxTemperature), "q_scale": Double(s.qScale),
                        "k_scale": Double(s.kScale), "v_scale": Double(s.vScale), "gate_scale": Double(s.gateScale),
                        "up_scale": Double(s.upScale)],
@@ -76,7 +81,7 @@ extension Exporter {
         var body = "<h1>GIM Explorer: continuation matrix</h1>\n<p class=\"meta\">\(escape(d.model)) · \(escape(d.continuation)) (\(escape(d.generation)))"
         body += d.chat ? " · chat mode" : ""
         body += "<br>prompt: <code>\(escape(d.prompt))</code> · columns: \(d.columns)\(d.word_reduction.map { " (\($0))" } ?? "")</p>\n"
-        for (title, pick) in [("GIM", \MatrixDocument.Row.gim), ("plain gradient", \MatrixDocument.Row.plain)] {
+        for (title, pick) in [(d.method_title, \MatrixDocument.Row.gim), ("plain gradient", \MatrixDocument.Row.plain)] {
             body += "<h2>\(escape(title))</h2>\n<table class=\"matrix\"><tr><th></th><th>p</th>"
             for s in d.sources {
                 body += "<th class=\"\(s.continuation ? "gen" : "")\">\(escape(Sanitizer.visible(s.text)))</th>"

@@ -3,7 +3,7 @@ import GIMEngine
 
 /// The matrix view: one row per continuation token, one column per source token (the prompt,
 /// then the continuation before it), each cell heat-coloured by that token's attribution to the
-/// source; GIM and the plain gradient side by side. Each row has its own scale, as each pane does.
+/// source; the focused pane's method (GIM by default) and the plain gradient side by side. Each row has its own scale, as each pane does.
 struct MatrixLayout: Equatable {
     /// Row labels: the continuation tokens' texts.
     var rowTexts: [String]
@@ -82,7 +82,9 @@ extension Renderer {
         }
         let done = g.matrix?.completedRows ?? 0
         let progress = done < g.tokens.count ? " \(done)/\(g.tokens.count)" : ""
-        matrixPane(panes[0], title: Self.gimTitle(state.settings) + " matrix" + progress, rows: m.gim, layout: m)
+        // The left matrix is the focused pane's method (the one the knob keys edit).
+        let method = g.matrix?.method ?? state.panes.focused.method
+        matrixPane(panes[0], title: Self.paneTitle(method) + " matrix" + progress, rows: m.gim, layout: m)
         matrixPane(panes[1], title: "plain gradient matrix" + progress, rows: m.plain, layout: m)
     }
 

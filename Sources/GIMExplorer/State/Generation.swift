@@ -80,17 +80,20 @@ public struct ContinuationToken: Equatable, Sendable {
 }
 
 /// Attribution of every continuation token over everything before it: row j is token j's
-/// attribution over the `promptTokenCount + j` tokens before it (zeros after).
+/// attribution over the `promptTokenCount + j` tokens before it (zeros after). The left matrix
+/// is the focused pane's method (GIM unless `j` focused another pane), the right one the plain
+/// gradient, as the panes show them side by side.
 public struct AttributionMatrix: Equatable, Sendable {
     public var requestID: Int
-    public var settings: GIMSettings
+    /// The method of the left matrix (`gim` holds its rows), with its knobs.
+    public var method: AttributionMethod
     /// [rows][source tokens], nil while a row is being computed.
     public var gim: [[Float]?]
     public var plain: [[Float]?]
 
-    public init(requestID: Int, settings: GIMSettings, rows: Int) {
+    public init(requestID: Int, method: AttributionMethod = .gim, rows: Int) {
         self.requestID = requestID
-        self.settings = settings
+        self.method = method
         gim = Array(repeating: nil, count: rows)
         plain = Array(repeating: nil, count: rows)
     }
@@ -105,14 +108,15 @@ public struct MatrixRequest: Equatable, Sendable {
     public var prompt: String
     public var chat: ChatOptions?
     public var continuation: [Int]
-    public var settings: GIMSettings
+    /// The left matrix's method (the focused pane's); the right one is always the plain gradient.
+    public var method: AttributionMethod
 
-    public init(id: Int, prompt: String, chat: ChatOptions?, continuation: [Int], settings: GIMSettings) {
+    public init(id: Int, prompt: String, chat: ChatOptions?, continuation: [Int], method: AttributionMethod = .gim) {
         self.id = id
         self.prompt = prompt
         self.chat = chat
         self.continuation = continuation
-        self.settings = settings
+        self.method = method
     }
 }
 

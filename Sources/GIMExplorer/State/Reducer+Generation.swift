@@ -182,14 +182,15 @@ extension ExplorerState {
     }
 
     /// The matrix request when the matrix view is open and its rows are missing or were
-    /// computed with other knobs.
+    /// computed with another method or other knobs (the focused pane's, `j` and the knob keys).
     mutating func matrixIfNeeded() -> MatrixRequest? {
+        let method = panes.focused.method
         guard generation.showMatrix, !generation.isRunning, !generation.tokens.isEmpty, generation.promptTokenCount > 0,
-              generation.matrix?.settings != settings else { return nil }
+              generation.matrix?.method != method else { return nil }
         let request = MatrixRequest(id: generation.nextID, prompt: generation.prompt, chat: generation.chat,
-                                    continuation: generation.ids, settings: settings)
+                                    continuation: generation.ids, method: method)
         generation.nextID += 1
-        generation.matrix = AttributionMatrix(requestID: request.id, settings: settings, rows: generation.tokens.count)
+        generation.matrix = AttributionMatrix(requestID: request.id, method: method, rows: generation.tokens.count)
         return request
     }
 }

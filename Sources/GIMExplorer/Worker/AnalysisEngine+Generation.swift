@@ -51,26 +51,38 @@ extension AnalysisEngine {
         }
     }
 
-    /// Every continuation token's GIM and plain attribution over the tokens before it, one
-    /// `.matrixRow` per token (the plain rows are kept while only the knobs change).
-    public func matrix(_ r: MatrixRequest, isCancelled: () -> Bool, post: (GenerationEvent) -> Void) throws {
+    /// Every continuation token's attribution over the tokens before it with the request's
+    /// method (the focused pane's) and with the plain gradient, one `.matrixRow` per token (the
+    /// plain rows are kept while only the method or its knobs change). `isCancelled` is asked
+    /// before each row and between a backward's layers.
+    public func matrix(_ r: MatrixRequest, isCancelled: @escaping @Sendable () -> Bool,
+                       post: (GenerationEvent) -> Void) throws {
         let (s, _) = try keptSession(SequenceKey(prompt: r.prompt, chat: r.chat, continuation: r.continuation))
         let start = sessionPromptCount
+        let cancellation = Cancellation(isCancelled)
+        // GIM with every knob off is the plain gradient: computed once.
+        var unnamed = r.method
+        unnamed.name = AttributionMethod.plain.name
+        let isPlain = unnamed == .plain
         for (j, id) in r.continuation.enumerated() {
             if isCancelled() { throw CancellationError() }
             let position = start + j - 1
-            let gim = try s.attribute(targetTokenID: id, targetPosition: position, baselineTokenID: baseline, settings: r.settings)
-            guard gim.isFinite else { throw ModelError.badInput("the attribution contains NaN or infinity (try less extreme knobs)") }
+            let a = try s.attribute(method: r.method, targetTokenID: id, targetPosition: position,
+                                    baselineTokenID: baseline, cancellation: cancellation)
+            guard a.isFinite else {
+                throw ModelError.badInput("\(r.method.title): the attribution contains NaN or infinity (try less extreme knobs)")
+            }
             let plain: [Float]
             if let kept = matrixPlainRows[j] {
                 plain = kept
-            } else if r.settings.isPlain {
-                plain = gim.values
+            } else if isPlain {
+                plain = a.values
             } else {
-                plain = try s.attribute(targetTokenID: id, targetPosition: position, baselineTokenID: baseline, settings: .plain).values
+                plain = try s.attribute(method: .plain, targetTokenID: id, targetPosition: position,
+                                        baselineTokenID: baseline, cancellation: cancellation).values
             }
             matrixPlainRows[j] = plain
-            post(.matrixRow(requestID: r.id, row: j, gim: gim.values, plain: plain))
+            post(.matrixRow(requestID: r.id, row: j, gim: a.values, plain: plain))
         }
     }
 }

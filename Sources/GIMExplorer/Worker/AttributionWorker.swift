@@ -228,7 +228,8 @@ public final class AttributionWorker: @unchecked Sendable {
         if generationRequest != nil { pendingGeneration = nil } else { pendingMatrix = nil }
         cancelContinuation = false
         condition.unlock()
-        let cancelled: () -> Bool = { [self] in
+        // Sendable: the matrix also polls it between a backward's layers.
+        let cancelled: @Sendable () -> Bool = { [self] in
             condition.lock()
             defer { condition.unlock() }
             return cancelContinuation || stopping
