@@ -78,6 +78,8 @@ public enum ExplorerApp {
                     worker.submit(request)
                 case .stopGeneration:
                     worker.stopGeneration()
+                case .analyzeCircuit(let request):
+                    worker.submitCircuit(request)
                 case .scheduleDebounce(let generation, let ms):
                     debounce = (generation, Date().addingTimeInterval(Double(ms) / 1000))
                 case .export:
@@ -131,7 +133,7 @@ public enum ExplorerApp {
             }
             let busy: Bool = {
                 if case .loading = state.model { return true }
-                return state.isComputing || state.generation.isRunning
+                return state.isComputing || state.generation.isRunning || state.circuit.isComputing
             }()
             if busy && Date().timeIntervalSince(lastTick) >= tickSeconds {
                 lastTick = Date()
@@ -159,7 +161,8 @@ public enum ExplorerApp {
             let paths = try Exporter.write(r, view: state.view, model: model, theme: theme,
                                            directory: URL(fileURLWithPath: directory), faithfulness: state.faithfulness,
                                            focus: state.panes.focus, difference: pair.1.map { (pair.0, $0) },
-                                           reduction: state.display.reduction)
+                                           reduction: state.display.reduction,
+                                           circuit: state.circuit.result == nil ? nil : state.circuit)
             return .notify("exported " + paths.joined(separator: " and "), isError: false)
         } catch {
             return .notify("export failed: \(error.localizedDescription)", isError: true)

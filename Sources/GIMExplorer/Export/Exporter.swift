@@ -92,6 +92,8 @@ public enum Exporter {
         /// The words the tokens form (WordAggregation) and, per word, its GIM and plain value.
         var words: [WordEntry]? = nil
         var word_reduction: String? = nil
+        /// The circuit view's data, when it has scores (Exporter+Circuit.swift).
+        var circuit: CircuitDocument? = nil
     }
     public struct WordEntry: Encodable {
         let text: String
@@ -104,7 +106,8 @@ public enum Exporter {
 
     public static func document(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: String,
                                 faithfulness: FaithfulnessReport? = nil, focus: Int = 0,
-                                difference: (Int, Int)? = nil, reduction: WordReduction = .sum) -> Document {
+                                difference: (Int, Int)? = nil, reduction: WordReduction = .sum,
+                                circuit: CircuitView? = nil) -> Document {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
         // The token fields keep today's two columns: the first pane, and the plain gradient (or
         // the second pane; zeros with a single pane).
@@ -161,7 +164,8 @@ public enum Exporter {
             tokens: tokens, panes: panes, difference_panes: difference.map { [$0.0, $0.1] },
             predictions: r.predictions.map { Document.Candidate(id: $0.id, text: $0.text, probability: $0.probability, logit: $0.logit) },
             timing_ms: timing, continuation_start: r.continuationStart, special: r.special.isEmpty ? nil : r.special,
-            words: wordEntries(r, reduction: reduction), word_reduction: r.words == nil ? nil : reduction.rawValue)
+            words: wordEntries(r, reduction: reduction), word_reduction: r.words == nil ? nil : reduction.rawValue,
+            circuit: circuit.flatMap(circuitDocument))
     }
 
     static func wordEntries(_ r: AnalysisResult, reduction: WordReduction) -> [WordEntry]? {
@@ -182,7 +186,7 @@ public enum Exporter {
 
     public static func html(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
                             faithfulness: FaithfulnessReport? = nil, difference: (Int, Int)? = nil,
-                            reduction: WordReduction = .sum) -> String {
+                            reduction: WordReduction = .sum, circuit: CircuitView? = nil) -> String {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
         let text = theme.style(.text)
         let page = text.background.rgb?.hex ?? "Canvas"
@@ -279,6 +283,7 @@ public enum Exporter {
             body += "<li><code>\(escape(quoted(p.text)))</code> \(String(format: "%.2f%%", p.probability * 100))\(p.id == r.targetID ? " ← target" : "")\(p.id == r.foilID ? " ← foil" : "")</li>"
         }
         body += "</ol>\n"
+        if let circuit { body += circuitHTML(circuit, theme: theme) }
 
         return """
         <!DOCTYPE html>
@@ -294,6 +299,7 @@ public enum Exporter {
         table { border-collapse: collapse; } td, th { padding: 0.1em 0.8em; text-align: right; }
         td:nth-child(2) { text-align: left; } tr.target { font-weight: bold; }
         .legend span { display: inline-block; width: 1.2em; }
+        table.circuit td { width: 0.9em; height: 0.9em; padding: 0; } table.circuit th { font-weight: normal; padding: 0 0.3em; }
         </style></head><body>
         \(body)</body></html>
 
@@ -344,7 +350,8 @@ public enum Exporter {
     /// exports) and returns their paths.
     public static func write(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
                              directory: URL, date: Date = Date(), faithfulness: FaithfulnessReport? = nil,
-                             focus: Int = 0, difference: (Int, Int)? = nil, reduction: WordReduction = .sum) throws -> [String] {
+                             focus: Int = 0, difference: (Int, Int)? = nil, reduction: WordReduction = .sum,
+                             circuit: CircuitView? = nil) throws -> [String] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -359,9 +366,9 @@ public enum Exporter {
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let jsonURL = base.appendingPathExtension("json"), htmlURL = base.appendingPathExtension("html")
         try json(document(r, view: view, model: model, theme: theme.name, faithfulness: faithfulness, focus: focus,
-                          difference: difference, reduction: reduction)).write(to: jsonURL)
+                          difference: difference, reduction: reduction, circuit: circuit)).write(to: jsonURL)
         try Data(html(r, view: view, model: model, theme: theme, faithfulness: faithfulness,
-                      difference: difference, reduction: reduction).utf8).write(to: htmlURL)
+                      difference: difference, reduction: reduction, circuit: circuit).utf8).write(to: htmlURL)
         return [jsonURL.path, htmlURL.path]
     }
 }

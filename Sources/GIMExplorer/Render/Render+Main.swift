@@ -15,6 +15,10 @@ extension Renderer {
         case .ready:
             break
         }
+        if state.circuit.isShown {
+            circuitArea(area)
+            return
+        }
         if let f = state.failure {
             centered(["Could not attribute this prompt:", f.message, "", "Edit the prompt or the knobs to try again."],
                      in: area, role: .warning)

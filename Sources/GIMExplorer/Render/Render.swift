@@ -74,7 +74,7 @@ struct Renderer {
         case .failed: model = "model failed to load"
         }
         var right = ""
-        if state.isComputing {
+        if state.isComputing || state.circuit.isComputing {
             right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) computing…"
         } else if case .loading = state.model {
             right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) loading"
@@ -256,9 +256,17 @@ struct Renderer {
     mutating func messageLine() {
         let y = height - 2
         if case .entry(let purpose) = state.mode {
-            let label = purpose == .target ? "target token› " : (purpose == .foil ? "foil token› " : "system prompt› ")
+            let label: String
+            var hint: String
+            switch purpose {
+            case .target: (label, hint) = ("target token› ", "  (#123 = id · Enter · Esc)")
+            case .foil: (label, hint) = ("foil token› ", "  (#123 = id · Enter · Esc)")
+            case .corrupt: (label, hint) = ("corrupted prompt› ", "  (same token count · Enter · Esc)")
+            case .system: (label, hint) = ("system prompt› ", "  (empty = default · Enter · Esc)")
+            }
             let x = frame.put(label, x: 0, y: y, role: .accent, attributes: .bold)
-            let hint = purpose == .system ? "  (empty = default · Enter · Esc)" : "  (#123 = id · Enter · Esc)"
+            // On a narrow screen the text being typed matters more than the hint.
+            if width - x - TextWidth.of(hint) - 1 < 12 { hint = "" }
             let room = width - x - TextWidth.of(hint) - 1
             let (text, cursorX) = Self.window(state.entry.text, cursor: state.entry.cursor, width: room)
             frame.put(text, x: x, y: y, role: .text, limit: x + room)
@@ -285,13 +293,14 @@ struct Renderer {
         if !state.generation.tokens.isEmpty && !state.generation.isRunning {
             modes += " · " + (state.generation.forcedText == nil ? state.generation.options.summary : "given continuation")
         }
-        let status = "view \(state.generation.showMatrix ? "matrix" : state.view.title)\(modes) · theme \(state.themeName) · \(depth) · ? or F1 for help"
+        let shown = state.circuit.isShown ? "circuits" : (state.generation.showMatrix ? "matrix" : state.view.title)
+        let status = "view \(shown)\(modes) · theme \(state.themeName) · \(depth) · ? or F1 for help"
         frame.put(Layout.fit(status, width: width - 1), x: 0, y: y, role: .dim)
     }
 
     mutating func footer() {
         let y = height - 1
-        let items = KeyMap.footer(for: state.mode, help: state.showHelp)
+        let items = KeyMap.footer(for: state.mode, help: state.showHelp, circuit: state.circuit.isShown)
         func need(_ item: (key: String, text: String)) -> Int { TextWidth.of(item.key) + TextWidth.of(item.text) + 3 }
         // The last two hints (help and quit) always show; the others fill the room before them.
         let pinned = Array(items.suffix(2))

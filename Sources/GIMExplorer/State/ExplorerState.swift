@@ -16,6 +16,8 @@ public struct ExplorerState: Equatable, Sendable {
         case target, foil
         /// Chat mode's system prompt.
         case system
+        /// The circuit view's corrupted prompt.
+        case corrupt
     }
 
     /// What the main area shows.
@@ -104,6 +106,8 @@ public struct ExplorerState: Equatable, Sendable {
     public var generation = GenerationState()
     public var display = SequenceDisplay()
     public var chat = ChatState()
+    /// The circuit view (components scored against a counterfactual).
+    public var circuit = CircuitView()
 
     public init(modelPath: String = "", prompt: String? = nil, debounceMilliseconds: Int = 400,
                 themeNames: [String] = ["default"], themeIndex: Int = 0, colorDepth: ColorDepth = .ansi256) {

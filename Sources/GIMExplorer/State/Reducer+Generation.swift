@@ -101,6 +101,8 @@ extension ExplorerState {
                 return []
             }
             generation.showMatrix.toggle()
+            // One view at a time: the matrix replaces the circuit view.
+            if generation.showMatrix { circuit.isShown = false }
             scroll = 0
             message = .init(generation.showMatrix ? "matrix: rows = continuation tokens, columns = sources (x closes)" : "matrix closed")
             return []

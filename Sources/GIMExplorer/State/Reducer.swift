@@ -37,6 +37,8 @@ public func reduce(_ state: ExplorerState, _ event: Event) -> (ExplorerState, [E
         if report.requestID == s.result?.requestID && report.requestID >= (s.faithfulness?.requestID ?? 0) {
             s.faithfulness = report
         }
+    case .circuit(let e):
+        s.receive(e)
     case .notify(let text, let isError):
         s.message = .init(text, isError: isError)
     case .tick:
@@ -47,6 +49,7 @@ public func reduce(_ state: ExplorerState, _ event: Event) -> (ExplorerState, [E
     effects += s.syncGeneration()
     if let request = s.requestIfChanged() { effects.append(.analyze(request)) }
     if let matrix = s.matrixIfNeeded() { effects.append(.computeMatrix(matrix)) }
+    if let request = s.circuitRequestIfChanged() { effects.append(.analyzeCircuit(request)) }
     return (s, effects)
 }
 
@@ -100,7 +103,7 @@ extension ExplorerState {
             // Pasted text belongs in the prompt whatever the mode.
             mode = .edit
         }
-        let action = KeyMap.action(for: key, in: mode)
+        let action = KeyMap.action(for: key, in: mode, circuit: circuit.isShown)
         if showHelp {
             // Any key closes the overlay; quitting still quits.
             showHelp = false
@@ -222,7 +225,12 @@ extension ExplorerState {
             selectedPrediction = 0
             return []
         case .beginEntry(let purpose):
-            entry = PromptEditor()
+            // The corrupted prompt starts as the current one (or the last corrupted prompt): usually a word changes.
+            if case .prompt(let previous) = circuit.counterfactual, purpose == .corrupt {
+                entry = PromptEditor(text: previous)
+            } else {
+                entry = PromptEditor(text: purpose == .corrupt ? promptAndForced.prompt : "")
+            }
             mode = .entry(purpose)
             return []
         case .commitEntry:
@@ -238,6 +246,7 @@ extension ExplorerState {
             case .target: target = choice
             case .foil: foil = choice
             case .system: break
+            case .corrupt: commitCorruptedPrompt(entry.text)
             }
             return []
         case .cancelEntry:
@@ -271,8 +280,11 @@ extension ExplorerState {
             }
             // Forgetting the last request makes `reduce` ask again although nothing changed.
             lastRequest = nil
+            circuit.lastRequest = nil
             return []
         case .generation(let a):
+            return apply(a)
+        case .circuit(let a):
             return apply(a)
         }
     }
