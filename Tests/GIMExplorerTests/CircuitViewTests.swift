@@ -207,7 +207,7 @@ final class CircuitViewTests: XCTestCase {
     func testCircuitViewWide() {
         let frame = render(CircuitFixture.ready(), width: 120, height: 30)
         assertSnapshot(frame, "circuit-120x30")
-        XCTAssertTrue(frame.text.contains("r vs patching: heads"), frame.text)
+        XCTAssertTrue(frame.text.contains("r: heads 0.98 attn"), frame.text)
         XCTAssertTrue(frame.text.contains("L0 head 0  GIM"))
         for line in frame.lines { XCTAssertEqual(TextWidth.of(line), 120, line) }
     }

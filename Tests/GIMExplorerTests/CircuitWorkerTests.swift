@@ -97,11 +97,13 @@ final class CircuitWorkerTests: XCTestCase {
         worker.start()
         defer { worker.stop(wait: 10) }
         XCTAssertEqual(worker.waitForEvents(timeout: 30).first, .modelLoaded(name: b.name))
-        // What the reducer sends when the view is open: both requests at once.
-        worker.submit(AnalysisRequest(id: 1, prompt: clean))
-        worker.submitCircuit(CircuitRequest(id: 1, prompt: clean, counterfactual: .prompt(corrupt)))
+        // What the reducer sends when the view is open: both requests at once (a short prompt:
+        // the patching sweep is 30 × (9 + 2 + 5) runs, minutes in a debug build on a busy machine).
+        let short = "The capital of France is"
+        worker.submit(AnalysisRequest(id: 1, prompt: short))
+        worker.submitCircuit(CircuitRequest(id: 1, prompt: short, counterfactual: .meanOverPositions))
         var events: [Event] = []
-        let deadline = Date().addingTimeInterval(300)
+        let deadline = Date().addingTimeInterval(900)
         func has(_ p: (Event) -> Bool) -> Bool { events.contains(where: p) }
         let isFigures: (Event) -> Bool = { if case .faithfulnessFinished = $0 { true } else { false } }
         let isPatched: (Event) -> Bool = { if case .circuit(.patched) = $0 { true } else { false } }
@@ -123,7 +125,7 @@ final class CircuitWorkerTests: XCTestCase {
         XCTAssertNotNil(p.effects)
 
         // A misaligned corrupted prompt: a failure event, no patching.
-        worker.submitCircuit(CircuitRequest(id: 2, prompt: clean, counterfactual: .prompt("Mary gave")))
+        worker.submitCircuit(CircuitRequest(id: 2, prompt: short, counterfactual: .prompt("Mary gave a drink to")))
         events = worker.waitForEvents(timeout: 60)
         guard case .circuit(.failed(2, let message))? = events.first else { return XCTFail("\(events)") }
         XCTAssertTrue(message.contains("must align token by token"), message)

@@ -104,7 +104,7 @@ text "C"
 check "C opens the corrupted-prompt line, filled with the prompt" wait_for "corrupted prompt› .*gave a drink to" 5
 keys C-u; text "$corrupt"; keys Enter
 check "the scores appear: GIM and plain panes" wait_for "┌ GIM .*┌ plain gradient" 120
-check "activation patching runs after them: correlations in the panes" wait_for "r vs patching: heads [−0-9]" 300
+check "activation patching runs after them: correlations in the panes" wait_for "r:? h(eads)? [−.0-9]" 300
 check "the metric line shows both runs" wait_for "clean [+−][0-9.]+  corrupted [+−][0-9.]+" 5
 check "GIM heat cells are coloured (several backgrounds)" test "$(backgrounds GIM)" -ge 4
 check "plain heat cells are coloured (several backgrounds)" test "$(backgrounds 'plain gradient')" -ge 4
@@ -119,7 +119,7 @@ text "t"
 check "the knob change is shown at once" wait_for "T 1.5" 5
 check "the circuit scores arrive again with the plain scores kept" wait_for "GIM [0-9.]+ ms · plain kept" 60
 idle 60 >/dev/null
-wait_for "r vs patching: heads [−0-9]" 60 >/dev/null
+wait_for "r:? h(eads)? [−.0-9]" 60 >/dev/null
 after="$(cell_values)"
 check "the GIM value of the cell changed" test "$(cut -d' ' -f1 <<< "$before")" != "$(cut -d' ' -f1 <<< "$after")"
 check "the plain value of the cell did not" test "$(cut -d' ' -f2 <<< "$before")" = "$(cut -d' ' -f2 <<< "$after")"
