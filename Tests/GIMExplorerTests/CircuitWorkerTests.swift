@@ -11,17 +11,7 @@ final class CircuitWorkerTests: XCTestCase {
     let corrupt = "When Mary and John went to the store, Mary gave a drink to"
 
     /// The default model, shared with WorkerTests (loaded once).
-    func bundle() throws -> ModelBundle {
-        if let b = WorkerTests.cachedBundle { return b }
-        let path = Fixture.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("the default model is missing in CI") }
-            throw XCTSkip("the default model is missing: run models/fetch.sh")
-        }
-        let b = try ModelBundle.load(path: path)
-        WorkerTests.cachedBundle = b
-        return b
-    }
+    func bundle() throws -> ModelBundle { try WorkerTests.sharedBundle() }
 
     /// max |a − b| / max(max |b|, tiny) over every component.
     func relativeError(_ a: ComponentMap, _ b: ComponentMap) -> Float {
