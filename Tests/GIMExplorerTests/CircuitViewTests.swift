@@ -57,20 +57,81 @@ final class CircuitViewTests: XCTestCase {
     // MARK: Reducer
 
     func testXOpensTheViewWhichAsksNothingWithoutACounterfactual() {
-        var (s, effects) = press(Fixture.ready(), [.char("x")])
+        var (s, effects) = press(Fixture.ready(), [.char("X")])
         XCTAssertTrue(s.circuit.isShown)
         XCTAssertTrue(circuitRequests(effects).isEmpty)
         XCTAssertTrue(s.message?.text.contains("C types a corrupted prompt") ?? false)
-        (s, effects) = press(s, [.char("x")])
+        (s, effects) = press(s, [.char("X")])
         XCTAssertFalse(s.circuit.isShown)
-        // In the prompt, x is a letter; Alt-x runs the command.
-        let typed = press(Fixture.ready(mode: .edit), [.char("x")]).0
+        // F8 too, from any mode.
+        XCTAssertTrue(press(Fixture.ready(mode: .edit), [.function(8)]).0.circuit.isShown)
+        // In the prompt, X is a letter; Alt-X runs the command.
+        let typed = press(Fixture.ready(mode: .edit), [.char("X")]).0
         XCTAssertFalse(typed.circuit.isShown)
-        XCTAssertTrue(press(Fixture.ready(mode: .edit), [.alt("x")]).0.circuit.isShown)
+        XCTAssertTrue(press(Fixture.ready(mode: .edit), [.alt("X")]).0.circuit.isShown)
+    }
+
+    /// x is the continuation matrix and M chat mode's system prompt (issue 16); the circuit view
+    /// is X, and M means "mean over positions" only while the view is shown.
+    func testTheCircuitKeysDoNotClashWithTheContinuationKeys() {
+        XCTAssertEqual(KeyMap.action(for: .char("x"), in: .command), .generation(.toggleMatrix))
+        XCTAssertEqual(KeyMap.action(for: .char("x"), in: .command, circuit: true), .generation(.toggleMatrix))
+        XCTAssertEqual(KeyMap.action(for: .char("X"), in: .command), .circuit(.toggleView))
+        XCTAssertEqual(KeyMap.action(for: .char("M"), in: .command), .beginEntry(.system))
+        XCTAssertEqual(KeyMap.action(for: .char("M"), in: .command, circuit: true), .circuit(.toggleMean))
+        XCTAssertEqual(KeyMap.action(for: .char("C"), in: .command), .beginEntry(.corrupt))
+        // Outside the view M types the system prompt; it does not pick a counterfactual.
+        let s = press(Fixture.ready(), [.char("M")]).0
+        XCTAssertEqual(s.mode, .entry(.system))
+        XCTAssertNil(s.circuit.counterfactual)
+    }
+
+    /// One view at a time: the circuit view and the continuation matrix replace each other.
+    func testTheCircuitViewAndTheMatrixReplaceEachOther() {
+        var s = CircuitFixture.ready()
+        s.generation.requestID = 1
+        s.generation.prompt = s.committedPrompt
+        s.generation.promptTokenCount = 5
+        s.generation.tokens = [ContinuationToken(id: 7042, text: " Paris", probability: 0.4)]
+        s = press(s, [.char("x")]).0
+        XCTAssertTrue(s.generation.showMatrix)
+        XCTAssertFalse(s.circuit.isShown)
+        s = press(s, [.char("X")]).0
+        XCTAssertTrue(s.circuit.isShown)
+        XCTAssertFalse(s.generation.showMatrix)
+        s.message = nil
+        let frame = render(s, width: 120, height: 30)
+        XCTAssertTrue(frame.text.contains("view circuits"), "the status line names the view: \(frame.text)")
+    }
+
+    /// The circuit view's GIM scores use the focused pane's backward knobs (the knob keys edit
+    /// that pane); with an IG pane focused, the first backward pane's.
+    func testTheCircuitKnobsAreTheFocusedBackwardPanes() {
+        var s = CircuitFixture.ready()
+        s.panes = PaneSet(methods: [.gim, .integratedGradients, .attnLRP])
+        s = press(s, [.char("j")]).0
+        XCTAssertEqual(s.circuitSettings, GIMSettings.gim, "IG focused: the first backward pane's knobs")
+        let effects: [Effect]
+        (s, effects) = press(s, [.char("j")])
+        XCTAssertEqual(circuitRequests(effects).first?.settings, .attnLRP, "AttnLRP focused")
+        XCTAssertEqual(Renderer.circuitTitle(.attnLRP), "AttnLRP")
+        XCTAssertEqual(Renderer.circuitTitle(.gim), "GIM")
+    }
+
+    /// A continuation given after ⏎ is not part of the prompt the circuit view scores.
+    func testTheCircuitViewScoresThePromptWithoutAGivenContinuation() {
+        var s = Fixture.ready()
+        s.committedPrompt = "The capital of France is⏎ Lyon"
+        s.editor = PromptEditor(text: s.committedPrompt)
+        s = press(s, [.char("X")]).0
+        s = press(s, [.char("C")]).0
+        XCTAssertEqual(s.entry.text, "The capital of France is")
+        let (_, effects) = press(s, [.enter])
+        XCTAssertEqual(circuitRequests(effects).first?.prompt, "The capital of France is")
     }
 
     func testMUsesTheMeanOverPositions() {
-        let (s, effects) = press(Fixture.ready(), [.char("M")])
+        let (s, effects) = press(Fixture.ready(), [.char("X"), .char("M")])
         XCTAssertTrue(s.circuit.isShown, "choosing a counterfactual opens the view")
         XCTAssertEqual(s.circuit.counterfactual, .meanOverPositions)
         let r = circuitRequests(effects)
@@ -139,7 +200,7 @@ final class CircuitViewTests: XCTestCase {
 
     func testClosedViewAsksNothing() {
         var s = CircuitFixture.ready()
-        s = press(s, [.char("x")]).0
+        s = press(s, [.char("X")]).0
         let (_, effects) = press(s, [.char("t")])
         XCTAssertTrue(circuitRequests(effects).isEmpty, "scores are computed only for the view on screen")
         XCTAssertEqual(effects.requests.count, 1)
@@ -167,7 +228,7 @@ final class CircuitViewTests: XCTestCase {
         XCTAssertEqual(moved.targetPosition, 3)
         XCTAssertEqual(circuitRequests(effects).first?.targetPosition, 3)
         // The view closed: arrows are the target keys again.
-        s = press(s, [.char("x"), .down]).0
+        s = press(s, [.char("X"), .down]).0
         XCTAssertEqual(s.selectedPrediction, 1)
     }
 
@@ -197,9 +258,9 @@ final class CircuitViewTests: XCTestCase {
 
     func testKeysAreInTheHelp() {
         let rows = KeyMap.helpSections.first { $0.title == "Circuits" }?.rows.map(\.keys) ?? []
-        XCTAssertEqual(rows, ["x", "C", "M", "← ↑ ↓ →", "PgUp PgDn"])
+        XCTAssertEqual(rows, ["X F8", "C", "M", "← ↑ ↓ →", "PgUp PgDn"])
         let readme = (try? String(contentsOf: Fixture.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
-        for key in ["| `x` |", "| `C` |", "| `M` |"] { XCTAssertTrue(readme.contains(key), "README's keys table lists \(key)") }
+        for key in ["| `X` |", "| `C` |", "| `M` |"] { XCTAssertTrue(readme.contains(key), "README's keys table lists \(key)") }
     }
 
     // MARK: Render
@@ -251,7 +312,7 @@ final class CircuitViewTests: XCTestCase {
     }
 
     func testWithoutCounterfactualTheViewSaysWhatToDo() {
-        let s = press(Fixture.ready(), [.char("x")]).0
+        let s = press(Fixture.ready(), [.char("X")]).0
         let frame = render(s, width: 80, height: 14)
         assertSnapshot(frame, "circuit-no-counterfactual-80x14")
         XCTAssertTrue(frame.text.contains("C types a corrupted"))
@@ -259,7 +320,7 @@ final class CircuitViewTests: XCTestCase {
 
     func testSmallModelUsesWideCells() {
         var s = Fixture.ready()
-        s = press(s, [.char("M")]).0
+        s = press(s, [.char("X"), .char("M")]).0
         var q = CircuitFixture.question
         q.counterfactual = .meanOverPositions
         var r = CircuitFixture.result(requestID: s.circuit.lastRequest!.id, question: q, layers: 4, heads: 3)

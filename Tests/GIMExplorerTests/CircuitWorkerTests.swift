@@ -97,7 +97,9 @@ final class CircuitWorkerTests: XCTestCase {
         func has(_ p: (Event) -> Bool) -> Bool { events.contains(where: p) }
         let isFigures: (Event) -> Bool = { if case .faithfulnessFinished = $0 { true } else { false } }
         let isPatched: (Event) -> Bool = { if case .circuit(.patched) = $0 { true } else { false } }
-        while !(has(isFigures) && has(isPatched)) && Date() < deadline { events += worker.waitForEvents(timeout: 10) }
+        while !(has(isFigures) && has(isPatched)) && Date() < deadline {
+            events += worker.waitForEvents(timeout: 10).withoutChatAvailability
+        }
         let kinds = events.map { e -> String in
             switch e {
             case .analysisFinished: "result"
@@ -116,7 +118,7 @@ final class CircuitWorkerTests: XCTestCase {
 
         // A misaligned corrupted prompt: a failure event, no patching.
         worker.submitCircuit(CircuitRequest(id: 2, prompt: short, counterfactual: .prompt("Mary gave a drink to")))
-        events = worker.waitForEvents(timeout: 60)
+        events = worker.waitForEvents(timeout: 60).withoutChatAvailability
         guard case .circuit(.failed(2, let message))? = events.first else { return XCTFail("\(events)") }
         XCTAssertTrue(message.contains("must align token by token"), message)
     }

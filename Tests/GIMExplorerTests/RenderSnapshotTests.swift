@@ -84,6 +84,10 @@ final class RenderSnapshotTests: XCTestCase {
         s.showHelp = true
         assertSnapshot(render(s, width: 100, height: 34), "help-100x34")
         assertSnapshot(render(s, width: 60, height: 20), "help-60x20")
+        // Tall enough for every key (panes, continuations and circuits together): nothing cut.
+        let tall = render(s, width: 100, height: 48)
+        assertSnapshot(tall, "help-100x48")
+        XCTAssertFalse(tall.text.contains("enlarge the terminal"), tall.text)
     }
 
     func testTokenEntryLine() {

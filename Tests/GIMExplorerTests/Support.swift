@@ -181,3 +181,11 @@ enum ContinuationFixture {
         return s
     }
 }
+
+extension Array where Element == Event {
+    /// Without the worker's one-off chat-template report (posted after loading, in a batch of
+    /// its own or not): tests that check the order of results and figures ignore it.
+    var withoutChatAvailability: [Event] {
+        filter { if case .generation(.chatTemplate) = $0 { false } else { true } }
+    }
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end test of the explorer's circuit view: drives the real `gim` binary in tmux on the
-# default model (SmolLM2, 30 layers × 9 heads). Opens the view on an IOI prompt, types the
+# default model (SmolLM2, 30 layers × 9 heads). Opens the view (X) on an IOI prompt, types the
 # corrupted prompt, waits for the scores and the activation-patching correlations, moves the
 # cell cursor, turns a knob (the GIM scores change, the plain scores and the patching do not,
-# no forward pass runs), jumps between maps, switches to the mean over positions, gives a
+# no forward pass runs), jumps between maps, switches to the mean over positions (M, a key of the
+# view: outside it M is chat mode's system prompt), gives a
 # misaligned prompt (a clear message), exports, resizes to narrow, too small and back, quits.
 # Builds nothing. Usage: Tests/e2e/circuit_tmux.sh PATH/TO/gim
 set -uo pipefail
@@ -97,26 +98,26 @@ EOF
 check "the model loads and the prompt is attributed" wait_for 'explains "' 90
 idle 60 >/dev/null
 keys Tab
-check "command mode" wait_for "GIM Explorer │ COMMAND" 5
-text "x"
-check "x opens the circuit view, which asks for a counterfactual" wait_for "C types a corrupted prompt" 5
+check "command mode" wait_for "GIM Explorer │ COMMAND" 20
+text "X"
+check "X opens the circuit view, which asks for a counterfactual" wait_for "C types a corrupted prompt" 30
 text "C"
-check "C opens the corrupted-prompt line, filled with the prompt" wait_for "corrupted prompt› .*gave a drink to" 5
+check "C opens the corrupted-prompt line, filled with the prompt" wait_for "corrupted prompt› .*gave a drink to" 20
 keys C-u; text "$corrupt"; keys Enter
 check "the scores appear: GIM and plain panes" wait_for "┌ GIM .*┌ plain gradient" 120
 check "activation patching runs after them: correlations in the panes" wait_for "r:? h(eads)? [−.0-9]" 300
-check "the metric line shows both runs" wait_for "clean [+−][0-9.]+  corrupted [+−][0-9.]+" 5
+check "the metric line shows both runs" wait_for "clean [+−][0-9.]+  corrupted [+−][0-9.]+" 20
 check "GIM heat cells are coloured (several backgrounds)" test "$(backgrounds GIM)" -ge 4
 check "plain heat cells are coloured (several backgrounds)" test "$(backgrounds 'plain gradient')" -ge 4
-check "the cursor starts on layer 0, head 0 with exact values" wait_for "L0 head 0  GIM [+−]?[0-9]" 5
+check "the cursor starts on layer 0, head 0 with exact values" wait_for "L0 head 0  GIM [+−]?[0-9]" 20
 keys Right Right Down
-check "arrows move the cell cursor" wait_for "L2 head 1  GIM [+−]?[0-9]" 5
+check "arrows move the cell cursor" wait_for "L2 head 1  GIM [+−]?[0-9]" 20
 before="$(cell_values)"
 check "the cell has GIM, plain and patching values" test "$(wc -w <<< "$before")" -eq 3
 
 # --- A knob: only GIM's scores change, with one backward --------------------------------------
 text "t"
-check "the knob change is shown at once" wait_for "T 1.5" 5
+check "the knob change is shown at once" wait_for "T 1.5" 20
 check "the circuit scores arrive again with the plain scores kept" wait_for "GIM [0-9.]+ ms · plain kept" 60
 idle 60 >/dev/null
 wait_for "r:? h(eads)? [−.0-9]" 60 >/dev/null
@@ -124,18 +125,18 @@ after="$(cell_values)"
 check "the GIM value of the cell changed" test "$(cut -d' ' -f1 <<< "$before")" != "$(cut -d' ' -f1 <<< "$after")"
 check "the plain value of the cell did not" test "$(cut -d' ' -f2 <<< "$before")" = "$(cut -d' ' -f2 <<< "$after")"
 check "the patching value of the cell did not" test "$(cut -d' ' -f3 <<< "$before")" = "$(cut -d' ' -f3 <<< "$after")"
-check "the GIM pane says its knobs changed" wait_for "┌ GIM, knobs changed" 5
+check "the GIM pane says its knobs changed" wait_for "┌ GIM, knobs changed" 20
 text "r"
 idle 60 >/dev/null
 
 # --- Maps, position, counterfactuals ------------------------------------------------------------
 keys PageDown
-check "PgDn jumps to the attention blocks" wait_for "L2 attention  GIM" 5
+check "PgDn jumps to the attention blocks" wait_for "L2 attention  GIM" 20
 keys PageDown
-check "PgDn again: the residual stream" wait_for "L2 residual @0 \"" 5
+check "PgDn again: the residual stream" wait_for "L2 residual @0 \"" 20
 check "the agreement line names the cursor's kind" wait_for "residual positions \([0-9]+\) vs patching" 60
 text "e"
-check "e exports the view" wait_for "exported .*\\.json and .*\\.html" 10
+check "e exports the view" wait_for "exported .*\\.json and .*\\.html" 30
 json="$(ls "$tmp"/export/*.json 2>/dev/null | head -1)"
 check "the export has the circuit data" python3 -c "
 import json; c = json.load(open('$json'))['circuit']
@@ -151,16 +152,23 @@ check "a misaligned corrupted prompt: a clear message" wait_for "must align toke
 text "M"
 wait_for "vs the mean over positions" 120 >/dev/null
 tm resize-window -t e2e -x 60 -y 40
-sleep 0.5
-a="$(screen | grep -n '┌ GIM' | head -1 | cut -d: -f1)"; b="$(screen | grep -n '┌ plain gradient' | head -1 | cut -d: -f1)"
-check "narrow: the panes are stacked" test -n "$a" -a -n "$b" -a "${b:-0}" -gt "${a:-0}"
+stacked() {  # the plain pane's top border is below the GIM pane's
+  local a b
+  a="$(screen | grep -n '┌ GIM' | head -1 | cut -d: -f1)"; b="$(screen | grep -n '┌ plain gradient' | head -1 | cut -d: -f1)"
+  [[ -n "$a" && -n "$b" && "$b" -gt "$a" ]]
+}
+poll() {  # poll SECONDS COMMAND...: until the command succeeds
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do ((SECONDS < end)) || return 1; sleep 0.2; done
+}
+check "narrow: the panes are stacked" poll 20 stacked
 tm resize-window -t e2e -x 30 -y 8
-check "tiny: a clear 'too small' message" wait_for "Terminal too small" 5
+check "tiny: a clear 'too small' message" wait_for "Terminal too small" 20
 tm resize-window -t e2e -x 120 -y 36
-check "back to wide: side by side again" wait_for "┐┌ plain gradient" 5
-text "x"
-check "x closes the circuit view" wait_for "circuit view closed" 5
+check "back to wide: side by side again" wait_for "┐┌ plain gradient" 20
+text "X"
+check "X closes the circuit view" wait_for "circuit view closed" 30
 
 keys F10
-check "F10 quits with status 0" wait_for "^exit=0" 10
+check "F10 quits with status 0" wait_for "^exit=0" 30
 finish

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the explorer's continuation features on SmolLM2-Instruct, in tmux:
-# generate (streamed, greedy), walk the generated tokens, the matrix view and its export,
+# generate (streamed, greedy), walk the generated tokens (in every pane: a third method pane
+# joins the walk), the matrix view and its export,
 # teacher forcing, the words toggle and chat mode with its special tokens.
 # Builds nothing. Usage: Tests/e2e/explorer_generation_tmux.sh PATH/TO/gim
 set -uo pipefail
@@ -55,70 +56,78 @@ exited() { wait_for "^exit=[0-9]+" 10 "$1" >/dev/null; }
 exit_status() { screen "$1" | sed -n 's/^exit=\([0-9]*\).*/\1/p' | head -1; }
 
 start e2e 120 32 --prompt "The capital of France is"
-check "the prompt is attributed" wait_for 'explains " Paris"' 90
-idle 30 >/dev/null
+check "the prompt is attributed" wait_for 'explains " Paris"' 300
+idle 120 >/dev/null
 
 # --- Generate (greedy), streamed, marked as generated ---------------------------------------------
 keys Tab; text "ll"  # 24 → 16 → 8 tokens: the test machine may be slow
-wait_for "≤8" 5 >/dev/null
+wait_for "≤8" 20 >/dev/null
 text "n"
-check "n generates: tokens stream in after the prompt (generating n/8)" wait_for "generating [0-9]+/8" 30
-check "the run ends with a summary (tokens/s)" wait_for "generated [0-9]+ tokens? \(stop: [a-z-]+\) · [0-9.]+ tokens/s" 90
-check "the first generated token is explained" wait_for 'generated 1/[0-9]+ explains " Paris"' 30
-check "generated tokens are marked ╘══╛ under them" wait_for "╘═+╛" 10
-idle 30 >/dev/null
+check "n generates: tokens stream in after the prompt (generating n/8)" wait_for "generating [0-9]+/8" 60
+check "the run ends with a summary (tokens/s)" wait_for "generated [0-9]+ tokens? \(stop: [a-z-]+\) · [0-9.]+ tokens/s" 300
+check "the first generated token is explained" wait_for 'generated 1/[0-9]+ explains " Paris"' 60
+check "generated tokens are marked ╘══╛ under them" wait_for "╘═+╛" 60
+idle 120 >/dev/null
 
 # --- Walk the generated tokens ----------------------------------------------------------------------
 text ">"
-check "> walks to the second generated token" wait_for "generated 2/[0-9]+ explains" 30
-idle 30 >/dev/null
+check "> walks to the second generated token" wait_for "generated 2/[0-9]+ explains" 60
+idle 120 >/dev/null
+# Every pane explains the walked token: a third pane (AttnLRP) joins, then leaves.
+text "+"
+check "+ adds an AttnLRP pane beside GIM and plain" wait_for "┌ GIM .*┌ plain gradient .*┌ ▸ AttnLRP" 60
+check "the new pane explains the walked token too" wait_for "attnlrp [0-9]+ ms" 120
+check "still the second generated token" wait_for "generated 2/[0-9]+ explains" 20
+idle 120 >/dev/null
+text "-j"
+check "the pane closes and GIM has the focus again" wait_for "┌ ▸ GIM" 60
+idle 120 >/dev/null
 text "t"
-check "a knob change re-attributes it with the forward kept" wait_for "forward kept" 30
-idle 30 >/dev/null
+check "a knob change re-attributes it with the forward kept" wait_for "forward kept" 60
+idle 120 >/dev/null
 text "r<<"
-check "left of the first generated token is the prompt's own target" wait_for "back to the prompt's own target" 10
-idle 30 >/dev/null
+check "left of the first generated token is the prompt's own target" wait_for "back to the prompt's own target" 60
+idle 120 >/dev/null
 text ">"
-wait_for "generated 1/" 30 >/dev/null; idle 30 >/dev/null
+wait_for "generated 1/" 30 >/dev/null; idle 60 >/dev/null
 
 # --- Matrix view and its export ----------------------------------------------------------------------
 text "x"
-check "x opens the matrix (GIM and plain side by side)" wait_for "┌ GIM matrix.*┌ plain gradient matrix" 10
+check "x opens the matrix (GIM and plain side by side)" wait_for "┌ GIM matrix.*┌ plain gradient matrix" 60
 check "every row is computed" wait_for "each row scaled" 120
-sleep 1
-check "matrix rows finish (no progress counter left)" wait_for "┌ GIM matrix ─" 120
+check "matrix rows finish (no progress counter left)" wait_for "┌ GIM matrix ─" 300
 text "e"
-check "e exports the matrix" wait_for "exported .*gim-matrix-.*\.json and .*\.html" 10
+check "e exports the matrix" wait_for "exported .*gim-matrix-.*\.json and .*\.html" 60
 check "the matrix JSON has one row per generated token" \
   python3 -c "import json,glob,sys; d=json.load(open(glob.glob('$tmp/export/gim-matrix-*.json')[0])); sys.exit(0 if len(d['rows'])>=1 and all(len(r['gim'])==len(d['sources']) for r in d['rows']) else 1)"
 text "x"
-wait_for "matrix closed" 5 >/dev/null
+wait_for "matrix closed" 20 >/dev/null
 
 # --- Words ----------------------------------------------------------------------------------------------
 text "w"
-check "w merges tokens into words" wait_for "words: sub-word tokens merged" 5
-check "the status line says words are on" bash -c "sleep 1; tmux -L '$sock' -f /dev/null capture-pane -p -t e2e | grep -q 'words (sum)'"
+check "w merges tokens into words" wait_for "words: sub-word tokens merged" 20
+check "the status line says words are on" wait_for "words \(sum\)" 20
 text "w"
 
 # --- Teacher forcing --------------------------------------------------------------------------------------
 keys Tab End C-t; text " Lyon"; keys Enter
 check "a given continuation is scored as the next token" wait_for 'given 1/[0-9]+ explains " Lyon"' 60
-idle 30 >/dev/null
+idle 120 >/dev/null
 keys C-u; text "What is the capital of France?"; keys Enter
-wait_for 'explains' 60 >/dev/null; idle 30 >/dev/null
+wait_for 'explains' 60 >/dev/null; idle 60 >/dev/null
 
 # --- Chat mode --------------------------------------------------------------------------------------------
 keys Tab; text "m"
-check "m turns chat mode on (template recognised)" wait_for "chat mode \(ChatML" 10
+check "m turns chat mode on (template recognised)" wait_for "chat mode \(ChatML" 60
 check "the prompt is wrapped in the chat template" wait_for "im_start" 120
-idle 30 >/dev/null
+idle 120 >/dev/null
 text "Z"
-check "Z masks the special tokens" wait_for "special tokens left out" 5
+check "Z masks the special tokens" wait_for "special tokens left out" 20
 text "n"
 check "chat mode generates the assistant's answer" wait_for "generated [0-9]+ tokens?" 300
-check "the answer's first token is explained" wait_for "generated 1/[0-9]+ explains" 30
+check "the answer's first token is explained" wait_for "generated 1/[0-9]+ explains" 60
 text "m"
-check "m turns chat mode off" wait_for "chat mode off" 5
+check "m turns chat mode off" wait_for "chat mode off" 20
 
 keys F10
 check "F10 quits" exited e2e

@@ -137,7 +137,7 @@ public enum KeyMap {
         // to the view (outside it, `M` types chat mode's system prompt).
         bind([.char("X")], .circuit(.toggleView), .command, "Circuits", ("X F8", "circuit view on/off")),
         bind([.char("C")], .beginEntry(.corrupt), .command, "Circuits", ("C", "type the corrupted prompt")),
-        bind([.char("M")], .circuit(.toggleMean), .circuit, "Circuits", ("M", "counterfactual = mean (in the view)")),
+        bind([.char("M")], .circuit(.toggleMean), .circuit, "Circuits", ("M", "mean counterfactual (in view)")),
         bind([.up], .circuit(.move(rows: -1, layers: 0)), .circuit, "Circuits", ("← ↑ ↓ →", "move the cell cursor")),
         bind([.down], .circuit(.move(rows: 1, layers: 0)), .circuit, "Circuits"),
         bind([.left], .circuit(.move(rows: 0, layers: -1)), .circuit, "Circuits"),
