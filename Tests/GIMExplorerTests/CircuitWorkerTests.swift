@@ -116,8 +116,8 @@ final class CircuitWorkerTests: XCTestCase {
         XCTAssertNil(p.failure)
         XCTAssertNotNil(p.effects)
 
-        // A misaligned corrupted prompt: a failure event, no patching.
-        worker.submitCircuit(CircuitRequest(id: 2, prompt: short, counterfactual: .prompt("Mary gave a drink to")))
+        // A misaligned corrupted prompt (8 tokens against 5): a failure event, no patching.
+        worker.submitCircuit(CircuitRequest(id: 2, prompt: short, counterfactual: .prompt("Mary gave a drink to John at noon")))
         events = worker.waitForEvents(timeout: 60).withoutChatAvailability
         guard case .circuit(.failed(2, let message))? = events.first else { return XCTFail("\(events)") }
         XCTAssertTrue(message.contains("must align token by token"), message)

@@ -33,7 +33,7 @@ start() {
 }
 screen() { tm capture-pane -p -t "${1:-e2e}"; }
 keys() { tm send-keys -t e2e "$@"; }
-text() { tm send-keys -t e2e -l "$1"; }
+text() { tm send-keys -t e2e -l -- "$1"; }
 wait_for() {
   local pattern="$1" end=$((SECONDS + ${2:-20})) session="${3:-e2e}"
   while ((SECONDS < end)); do
@@ -97,7 +97,8 @@ check "x opens the matrix (GIM and plain side by side)" wait_for "┌ GIM matrix
 check "every row is computed" wait_for "each row scaled" 120
 check "matrix rows finish (no progress counter left)" wait_for "┌ GIM matrix ─" 300
 text "e"
-check "e exports the matrix" wait_for "exported .*gim-matrix-.*\.json and .*\.html" 60
+check "e exports the matrix" wait_for "exported .*gim-matrix-.*\.json and " 60
+check "the matrix HTML is written beside the JSON" bash -c "ls '$tmp'/export/gim-matrix-*.html >/dev/null"
 check "the matrix JSON has one row per generated token" \
   python3 -c "import json,glob,sys; d=json.load(open(glob.glob('$tmp/export/gim-matrix-*.json')[0])); sys.exit(0 if len(d['rows'])>=1 and all(len(r['gim'])==len(d['sources']) for r in d['rows']) else 1)"
 text "x"
@@ -106,7 +107,9 @@ wait_for "matrix closed" 20 >/dev/null
 # --- Words ----------------------------------------------------------------------------------------------
 text "w"
 check "w merges tokens into words" wait_for "words: sub-word tokens merged" 20
+keys PageDown  # any key clears the message line, which covers the status line
 check "the status line says words are on" wait_for "words \(sum\)" 20
+keys PageUp
 text "w"
 
 # --- Teacher forcing --------------------------------------------------------------------------------------
