@@ -123,7 +123,7 @@ final class FaithfulnessTests: XCTestCase {
             return false
         }
         while !events.contains(where: complete) && Date() < deadline {
-            events += worker.waitForEvents(timeout: 10)
+            events += worker.waitForEvents(timeout: 10).withoutChatAvailability
         }
         guard events.count >= 2, case .analysisFinished(let r) = events[0], let last = events.last(where: complete),
               case .faithfulnessFinished(let f) = last else { return XCTFail("expected result then figures, got \(events)") }
@@ -140,7 +140,7 @@ final class FaithfulnessTests: XCTestCase {
         worker.submit(AnalysisRequest(id: 2, prompt: "The capital of France is", settings: .plain))
         events = []
         while !events.contains(where: complete) && Date() < deadline {
-            events += worker.waitForEvents(timeout: 10)
+            events += worker.waitForEvents(timeout: 10).withoutChatAvailability
         }
         guard case .faithfulnessFinished(let g)? = events.last else { return XCTFail("no figures after the knob change: \(events)") }
         XCTAssertEqual(g.requestID, 2)

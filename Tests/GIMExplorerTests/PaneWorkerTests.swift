@@ -66,7 +66,9 @@ final class PaneWorkerTests: XCTestCase {
             return false
         }
         let deadline = Date().addingTimeInterval(180)
-        while !events.contains(where: complete) && Date() < deadline { events += worker.waitForEvents(timeout: 10) }
+        while !events.contains(where: complete) && Date() < deadline {
+            events += worker.waitForEvents(timeout: 10).withoutChatAvailability
+        }
         guard case .analysisFinished(let r)? = events.first, let last = events.last, case .faithfulnessFinished(let f) = last
         else { return XCTFail("expected the result, then figures: \(events)") }
         XCTAssertEqual(f.requestID, r.requestID)

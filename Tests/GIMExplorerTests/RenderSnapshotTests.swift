@@ -84,6 +84,10 @@ final class RenderSnapshotTests: XCTestCase {
         s.showHelp = true
         assertSnapshot(render(s, width: 100, height: 34), "help-100x34")
         assertSnapshot(render(s, width: 60, height: 20), "help-60x20")
+        // Tall enough for every key (panes, continuations and circuits together): nothing cut.
+        let tall = render(s, width: 100, height: 48)
+        assertSnapshot(tall, "help-100x48")
+        XCTAssertFalse(tall.text.contains("enlarge the terminal"), tall.text)
     }
 
     func testTokenEntryLine() {
@@ -144,5 +148,71 @@ final class RenderSnapshotTests: XCTestCase {
         XCTAssertEqual(Layout.fit("abc", width: 3), "abc")
         XCTAssertEqual(Layout.fit("abcd", width: 3), "ab…")
         XCTAssertEqual(Layout.fit("abc", width: 0), "")
+    }
+}
+
+/// Issue 16's views: a continuation walked token by token, streaming, words, the matrix.
+final class GenerationSnapshotTests: XCTestCase {
+    func testAWalkedContinuationTokenIsExplainedOverEverythingBeforeIt() {
+        assertSnapshot(render(ContinuationFixture.state(), width: 120, height: 24), "continuation-120x24")
+    }
+
+    func testStreamingTokensFollowThePromptMarkedAsGenerated() {
+        var s = Fixture.ready()
+        s.generation.requestID = 1
+        s.generation.prompt = s.committedPrompt
+        s.generation.promptTokenCount = 5
+        s.generation.isRunning = true
+        s.generation.tokens = Array(ContinuationFixture.continuation.suffix(3))
+        assertSnapshot(render(s, width: 100, height: 16), "streaming-100x16")
+    }
+
+    func testWordsMergeSubwordTokensWithBoundariesShown() {
+        var s = Fixture.ready(Fixture.unicode())
+        s.result?.words = WordAggregation.mapping(pieces: Fixture.unicode().tokenTexts.map { Array($0.utf8) },
+                                                  special: Fixture.unicode().tokenTexts.map { _ in false })
+        s.display.words = true
+        assertSnapshot(render(s, width: 100, height: 16), "words-100x16")
+        var c = ContinuationFixture.state()
+        c.display.words = true
+        c.display.maskSpecial = true
+        assertSnapshot(render(c, width: 120, height: 24), "continuation-words-masked-120x24")
+    }
+
+    /// With the method panes: the walked token is explained in every pane, and the matrix's left
+    /// side is the focused pane's method.
+    func testAWalkedContinuationTokenInThreePanesAndTheFocusedPanesMatrix() {
+        var s = ContinuationFixture.state()
+        s.panes = PaneSet(methods: [.gim, .plain, .attnLRP])
+        s.result?.panes.append(PaneResult(method: .attnLRP, values: ContinuationFixture.row(5).map { -0.5 * $0 }, milliseconds: 70))
+        assertSnapshot(render(s, width: 120, height: 24), "continuation-3panes-120x24")
+        s.panes.focus = 2
+        s.generation.showMatrix = true
+        var m = AttributionMatrix(requestID: 3, method: .attnLRP, rows: ContinuationFixture.continuation.count)
+        for j in m.gim.indices {
+            m.gim[j] = ContinuationFixture.row(j).map { -0.5 * $0 }
+            m.plain[j] = ContinuationFixture.row(j, plain: true)
+        }
+        s.generation.matrix = m
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-attnlrp-100x20")
+    }
+
+    func testMatrixViewSideBySide() {
+        var s = ContinuationFixture.state()
+        s.generation.showMatrix = true
+        var m = AttributionMatrix(requestID: 3, method: .gim, rows: ContinuationFixture.continuation.count)
+        for j in 0..<(m.gim.count - 1) {
+            m.gim[j] = ContinuationFixture.row(j)
+            m.plain[j] = ContinuationFixture.row(j, plain: true)
+        }
+        s.generation.matrix = m
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-computing-100x20")
+        s.generation.matrix?.gim[m.gim.count - 1] = ContinuationFixture.row(m.gim.count - 1)
+        s.generation.matrix?.plain[m.gim.count - 1] = ContinuationFixture.row(m.gim.count - 1, plain: true)
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-100x20")
+        assertSnapshot(render(s, width: 50, height: 30), "matrix-narrow-50x30")
+        s.display.words = true
+        s.display.maskSpecial = true
+        assertSnapshot(render(s, width: 100, height: 20), "matrix-words-100x20")
     }
 }

@@ -122,3 +122,70 @@ extension Array where Element == Effect {
         compactMap { if case .analyze(let r) = $0 { return r } else { return nil } }
     }
 }
+
+/// Issue 16's fixtures: a chat-formatted prompt with a greedy continuation.
+enum ContinuationFixture {
+    static let promptTexts = ["<|im_start|>", "user", "\n", "What", " is", " the", " capital", " of", " France", "?",
+                              "<|im_end|>", "\n", "<|im_start|>", "assistant", "\n"]
+    static let continuation = [ContinuationToken(id: 504, text: "The", probability: 0.62),
+                               ContinuationToken(id: 3575, text: " capital", probability: 0.71),
+                               ContinuationToken(id: 282, text: " of", probability: 0.98),
+                               ContinuationToken(id: 4649, text: " France", probability: 0.95),
+                               ContinuationToken(id: 314, text: " is", probability: 0.93),
+                               ContinuationToken(id: 7042, text: " Paris", probability: 0.88),
+                               ContinuationToken(id: 30, text: ".", probability: 0.74),
+                               ContinuationToken(id: 2, text: "<|im_end|>", probability: 0.81, isSpecial: true)]
+    static var texts: [String] { promptTexts + continuation.map(\.text) }
+    static var special: [Bool] { texts.map { $0.hasPrefix("<|") } }
+
+    /// A deterministic attribution of row `j` over the tokens before it (zeros after).
+    static func row(_ j: Int, plain: Bool = false) -> [Float] {
+        let n = texts.count, p = promptTexts.count
+        return (0..<n).map { i in
+            guard i < p + j else { return 0 }
+            let v = Float((i * 7 + j * 3) % 11) - 4.5
+            return plain ? v * 0.5 + Float(i % 3) : v * Float(1 + (i == p + j - 1 ? 3 : 0))
+        }
+    }
+
+    static func words() -> WordMapping {
+        WordAggregation.mapping(pieces: texts.map { Array($0.utf8) }, special: special, specialText: texts)
+    }
+
+    /// The result of walking to continuation token `j`.
+    static func result(selected j: Int = 5) -> AnalysisResult {
+        let n = texts.count, p = promptTexts.count
+        let t = continuation[j]
+        return AnalysisResult(
+            requestID: 9, prompt: "What is the capital of France?", tokenIDs: Array(1000..<(1000 + n)), tokenTexts: texts,
+            targetPosition: p + j - 1, targetID: t.id, targetText: t.text, targetProbability: t.probability,
+            predictions: [Prediction(id: t.id, text: t.text, probability: t.probability, logit: 21.5),
+                          Prediction(id: 17, text: " Lyon", probability: 0.03, logit: 18.1)],
+            gim: row(j), plain: row(j, plain: true), targetLogit: 21.5, settings: .gim, forwardMilliseconds: nil,
+            gimMilliseconds: 61, plainMilliseconds: 64, special: special, words: words(), continuationStart: p)
+    }
+
+    /// The explorer after a chat-mode generation, walked to token `j`.
+    static func state(selected j: Int = 5, depth: ColorDepth = .ansi256) -> ExplorerState {
+        var s = Fixture.ready(result(selected: j), depth: depth)
+        s.chat = ChatState()
+        s.chat.enabled = true
+        s.chat.family = "ChatML"
+        s.generation.requestID = 1
+        s.generation.prompt = "What is the capital of France?"
+        s.generation.chat = ChatOptions()
+        s.generation.promptTokenCount = promptTexts.count
+        s.generation.tokens = continuation
+        s.generation.stop = "stop-token"
+        s.generation.selected = j
+        return s
+    }
+}
+
+extension Array where Element == Event {
+    /// Without the worker's one-off chat-template report (posted after loading, in a batch of
+    /// its own or not): tests that check the order of results and figures ignore it.
+    var withoutChatAvailability: [Event] {
+        filter { if case .generation(.chatTemplate) = $0 { false } else { true } }
+    }
+}

@@ -223,6 +223,31 @@ final class SchemaTests: XCTestCase {
                 try assertValid(Data(contentsOf: URL(fileURLWithPath: json)), "export")
             }
         }
+        // A continuation token with the words and special-token fields, and the circuit view's
+        // scores, patching and agreements (the mean over positions: no second prompt needed).
+        let continuation = engine.bundle.tokenizer.encode(" friend indeed", addSpecialTokens: false)
+        let walked = try engine.analyze(AnalysisRequest(id: 3, prompt: "hello there", methods: [.gim, .plain, .attnLRP],
+                                                        continuation: continuation))
+        XCTAssertNotNil(walked.continuationStart)
+        let circuits = CircuitEngine(analysis: engine)
+        var circuit = CircuitView()
+        circuit.counterfactual = .meanOverPositions
+        let scores = try circuits.scores(CircuitRequest(id: 1, prompt: "hello there friend", counterfactual: .meanOverPositions))
+        circuit.result = scores
+        circuit.patching = try circuits.patching(for: scores)
+        let effects = try XCTUnwrap(circuit.patching?.effects)
+        circuit.gimAgreement = ComponentAgreements(scores.gim, patching: effects)
+        circuit.plainAgreement = ComponentAgreements(scores.plain, patching: effects)
+        date += 1
+        let files = try Exporter.write(walked, view: .heat, model: "tiny-llama", theme: theme, directory: dir, date: date,
+                                       reduction: .maxAbs, circuit: circuit)
+        let json = try XCTUnwrap(files.first { $0.hasSuffix(".json") })
+        let data = try Data(contentsOf: URL(fileURLWithPath: json))
+        try assertValid(data, "export")
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for key in ["continuation_start", "special", "words", "word_reduction", "circuit"] {
+            XCTAssertNotNil(object[key], "the export has \(key)")
+        }
     }
 
     // MARK: A check that can fail

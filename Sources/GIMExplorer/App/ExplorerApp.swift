@@ -72,6 +72,14 @@ public enum ExplorerApp {
                 switch effect {
                 case .analyze(let request):
                     worker.submit(request)
+                case .generate(let request):
+                    worker.submit(request)
+                case .computeMatrix(let request):
+                    worker.submit(request)
+                case .stopGeneration:
+                    worker.stopGeneration()
+                case .analyzeCircuit(let request):
+                    worker.submitCircuit(request)
                 case .scheduleDebounce(let generation, let ms):
                     debounce = (generation, Date().addingTimeInterval(Double(ms) / 1000))
                 case .export:
@@ -125,7 +133,7 @@ public enum ExplorerApp {
             }
             let busy: Bool = {
                 if case .loading = state.model { return true }
-                return state.isComputing
+                return state.isComputing || state.generation.isRunning || state.circuit.isComputing
             }()
             if busy && Date().timeIntervalSince(lastTick) >= tickSeconds {
                 lastTick = Date()
@@ -142,10 +150,19 @@ public enum ExplorerApp {
         var model = ""
         if case .ready(let name) = state.model { model = name }
         do {
+            if state.generation.showMatrix {
+                guard let paths = try Exporter.writeMatrix(state, result: r, model: model, theme: theme,
+                                                           directory: URL(fileURLWithPath: directory)) else {
+                    return .notify("the matrix is still being computed: export when every row is there", isError: true)
+                }
+                return .notify("exported " + paths.joined(separator: " and "), isError: false)
+            }
             let pair = Renderer(state: state, frame: Frame(width: 0, height: 0)).differencePair(r)
             let paths = try Exporter.write(r, view: state.view, model: model, theme: theme,
                                            directory: URL(fileURLWithPath: directory), faithfulness: state.faithfulness,
-                                           focus: state.panes.focus, difference: pair.1.map { (pair.0, $0) })
+                                           focus: state.panes.focus, difference: pair.1.map { (pair.0, $0) },
+                                           reduction: state.display.reduction,
+                                           circuit: state.circuit.result == nil ? nil : state.circuit)
             return .notify("exported " + paths.joined(separator: " and "), isError: false)
         } catch {
             return .notify("export failed: \(error.localizedDescription)", isError: true)

@@ -85,11 +85,29 @@ public enum Exporter {
         let difference_panes: [Int]?
         let predictions: [Candidate]
         let timing_ms: [String: Double]
+        /// Index of the first continuation token (generated or given); nil = the prompt alone.
+        var continuation_start: Int? = nil
+        /// Per token, whether it is a special token.
+        var special: [Bool]? = nil
+        /// The words the tokens form (WordAggregation) and, per word, its GIM and plain value.
+        var words: [WordEntry]? = nil
+        var word_reduction: String? = nil
+        /// The circuit view's data, when it has scores (Exporter+Circuit.swift).
+        var circuit: CircuitDocument? = nil
+    }
+    public struct WordEntry: Encodable {
+        let text: String
+        /// Token indices first..<end.
+        let first_token: Int
+        let end_token: Int
+        let gim: Float
+        let plain: Float
     }
 
     public static func document(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: String,
                                 faithfulness: FaithfulnessReport? = nil, focus: Int = 0,
-                                difference: (Int, Int)? = nil) -> Document {
+                                difference: (Int, Int)? = nil, reduction: WordReduction = .sum,
+                                circuit: CircuitView? = nil) -> Document {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
         // The token fields keep today's two columns: the first pane, and the plain gradient (or
         // the second pane; zeros with a single pane).
@@ -145,7 +163,17 @@ public enum Exporter {
             freeze_norm: s.freezeNorm, gim_max_abs: gimScale.maxMagnitude, plain_max_abs: plainScale.maxMagnitude,
             tokens: tokens, panes: panes, difference_panes: difference.map { [$0.0, $0.1] },
             predictions: r.predictions.map { Document.Candidate(id: $0.id, text: $0.text, probability: $0.probability, logit: $0.logit) },
-            timing_ms: timing)
+            timing_ms: timing, continuation_start: r.continuationStart, special: r.special.isEmpty ? nil : r.special,
+            words: wordEntries(r, reduction: reduction), word_reduction: r.words == nil ? nil : reduction.rawValue,
+            circuit: circuit.flatMap(circuitDocument))
+    }
+
+    static func wordEntries(_ r: AnalysisResult, reduction: WordReduction) -> [WordEntry]? {
+        guard let m = r.words, m.wordOfToken.count == r.gim.count, r.plain.count == r.gim.count else { return nil }
+        let g = m.aggregate(r.gim, reduction), p = m.aggregate(r.plain, reduction)
+        return m.words.enumerated().map { i, w in
+            WordEntry(text: w.text, first_token: w.firstToken, end_token: w.endToken, gim: g[i], plain: p[i])
+        }
     }
 
     public static func json(_ document: Document) throws -> Data {
@@ -157,7 +185,8 @@ public enum Exporter {
     // MARK: HTML
 
     public static func html(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
-                            faithfulness: FaithfulnessReport? = nil, difference: (Int, Int)? = nil) -> String {
+                            faithfulness: FaithfulnessReport? = nil, difference: (Int, Int)? = nil,
+                            reduction: WordReduction = .sum, circuit: CircuitView? = nil) -> String {
         let count = min(r.targetPosition + 1, r.tokenIDs.count)
         let text = theme.style(.text)
         let page = text.background.rgb?.hex ?? "Canvas"
@@ -235,11 +264,26 @@ public enum Exporter {
             }
             body += "</table>\n"
         }
+        if let words = wordEntries(r, reduction: reduction) {
+            // The token boundaries of each word: which tokens it merges, and its aggregated values.
+            body += "<h2>Words (\(reduction == .sum ? "sum of their tokens" : "token of largest |a|"))</h2>\n"
+            body += "<table><tr><th>word</th><th>tokens</th><th>GIM</th><th>plain</th></tr>\n"
+            for w in words {
+                let pieces = (w.first_token..<w.end_token).map { escape(Sanitizer.visible(r.tokenTexts[$0])) }.joined(separator: "│")
+                body += "<tr><td><code>\(escape(Sanitizer.visible(w.text)))</code></td><td><code>\(pieces)</code> (\(w.first_token)…\(w.end_token - 1))</td>"
+                body += "<td>\(escape(HeatScale.format(w.gim)))</td><td>\(escape(HeatScale.format(w.plain)))</td></tr>\n"
+            }
+            body += "</table>\n"
+        }
+        if let start = r.continuationStart {
+            body += "<p class=\"meta\">tokens from position \(start) on are the continuation (generated or given)</p>\n"
+        }
         body += "<h2>Next token at position \(r.targetPosition)</h2>\n<ol>"
         for p in r.predictions {
             body += "<li><code>\(escape(quoted(p.text)))</code> \(String(format: "%.2f%%", p.probability * 100))\(p.id == r.targetID ? " ← target" : "")\(p.id == r.foilID ? " ← foil" : "")</li>"
         }
         body += "</ol>\n"
+        if let circuit { body += circuitHTML(circuit, theme: theme) }
 
         return """
         <!DOCTYPE html>
@@ -255,6 +299,7 @@ public enum Exporter {
         table { border-collapse: collapse; } td, th { padding: 0.1em 0.8em; text-align: right; }
         td:nth-child(2) { text-align: left; } tr.target { font-weight: bold; }
         .legend span { display: inline-block; width: 1.2em; }
+        table.circuit td { width: 0.9em; height: 0.9em; padding: 0; } table.circuit th { font-weight: normal; padding: 0 0.3em; }
         </style></head><body>
         \(body)</body></html>
 
@@ -305,7 +350,8 @@ public enum Exporter {
     /// exports) and returns their paths.
     public static func write(_ r: AnalysisResult, view: ExplorerState.View, model: String, theme: Theme,
                              directory: URL, date: Date = Date(), faithfulness: FaithfulnessReport? = nil,
-                             focus: Int = 0, difference: (Int, Int)? = nil) throws -> [String] {
+                             focus: Int = 0, difference: (Int, Int)? = nil, reduction: WordReduction = .sum,
+                             circuit: CircuitView? = nil) throws -> [String] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
@@ -320,9 +366,9 @@ public enum Exporter {
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         let jsonURL = base.appendingPathExtension("json"), htmlURL = base.appendingPathExtension("html")
         try json(document(r, view: view, model: model, theme: theme.name, faithfulness: faithfulness, focus: focus,
-                          difference: difference)).write(to: jsonURL)
+                          difference: difference, reduction: reduction, circuit: circuit)).write(to: jsonURL)
         try Data(html(r, view: view, model: model, theme: theme, faithfulness: faithfulness,
-                      difference: difference).utf8).write(to: htmlURL)
+                      difference: difference, reduction: reduction, circuit: circuit).utf8).write(to: htmlURL)
         return [jsonURL.path, htmlURL.path]
     }
 }

@@ -14,6 +14,8 @@ public enum KeyMap {
         case command
         /// Typing a target or foil token.
         case entry
+        /// Command mode while the circuit view is shown (looked up before `.command`).
+        case circuit
     }
 
     public struct Binding: Sendable {
@@ -36,6 +38,8 @@ public enum KeyMap {
         bind([.function(1)], .toggleHelp, .everywhere, "General", ("F1 ?", "this help")),
         bind([.function(10), .ctrl("c"), .ctrl("q")], .quit, .everywhere, "General", ("F10 ^C ^Q", "quit")),
         bind([.function(2)], .cycleView, .everywhere, "General", ("F2 d", "heat / diff / table")),
+        bind([.function(7)], .generation(.generate(sampled: false)), .everywhere, "General"),
+        bind([.function(8)], .circuit(.toggleView), .everywhere, "General"),
         bind([.function(3)], .cycleTheme, .everywhere, "General", ("F3 s", "next colour theme")),
         bind([.function(5)], .rerun, .everywhere, "General", ("F5 Space", "attribute again")),
         bind([.function(6)], .export, .everywhere, "General", ("F6 e", "export JSON + HTML")),
@@ -55,6 +59,8 @@ public enum KeyMap {
         bind([.ctrl("w")], .deleteWordBackward, .edit, "Prompt", ("^W ^U ^K", "cut word/start/end")),
         bind([.ctrl("u")], .killToStart, .edit, "Prompt"),
         bind([.ctrl("k")], .killToEnd, .edit, "Prompt"),
+        bind([.ctrl("t")], .insert(String(ExplorerState.continuationSeparator)), .edit, "Prompt",
+             ("^T", "⏎: a continuation to score follows")),
         bind([.up], .historyPrevious, .edit, "Prompt", ("↑ ↓", "prompt history")),
         bind([.down], .historyNext, .edit, "Prompt"),
 
@@ -111,6 +117,34 @@ public enum KeyMap {
         bind([.tab, .escape, .char("i")], .toggleMode, .command, "View", ("Tab Esc i", "back to the prompt")),
         bind([.char(" ")], .rerun, .command, "View"),
 
+        // Command mode: continuations, words, chat (issue 16).
+        bind([.char("n")], .generation(.generate(sampled: false)), .command, "Continuation",
+             ("n F7", "generate (greedy) / stop")),
+        bind([.char("N")], .generation(.generate(sampled: true)), .command, "Continuation", ("N", "sample (next seed)")),
+        bind([.char("<"), .char(",")], .generation(.move(-1)), .command, "Continuation", ("< > , .", "walk generated tokens")),
+        bind([.char(">"), .char(".")], .generation(.move(1)), .command, "Continuation"),
+        bind([.char("l")], .generation(.length(-1)), .command, "Continuation", ("l L", "length limit − / +")),
+        bind([.char("L")], .generation(.length(1)), .command, "Continuation"),
+        bind([.char("x")], .generation(.toggleMatrix), .command, "Continuation", ("x", "matrix view")),
+        bind([.char("w")], .generation(.toggleWords), .command, "Continuation", ("w W", "words / sum↔max|a|")),
+        bind([.char("W")], .generation(.toggleWordReduction), .command, "Continuation"),
+        bind([.char("m")], .generation(.toggleChat), .command, "Continuation", ("m M", "chat mode / system")),
+        bind([.char("M")], .beginEntry(.system), .command, "Continuation"),
+        bind([.char("Z")], .generation(.toggleMaskSpecial), .command, "Continuation", ("Z", "mask special tokens")),
+
+        // Command mode: the circuit view (components against a counterfactual, issue 17). `x` is the
+        // continuation matrix, so the circuit view is `X`; its mean-over-positions key `M` is scoped
+        // to the view (outside it, `M` types chat mode's system prompt).
+        bind([.char("X")], .circuit(.toggleView), .command, "Circuits", ("X F8", "circuit view on/off")),
+        bind([.char("C")], .beginEntry(.corrupt), .command, "Circuits", ("C", "type the corrupted prompt")),
+        bind([.char("M")], .circuit(.toggleMean), .circuit, "Circuits", ("M", "mean counterfactual (in view)")),
+        bind([.up], .circuit(.move(rows: -1, layers: 0)), .circuit, "Circuits", ("← ↑ ↓ →", "move the cell cursor")),
+        bind([.down], .circuit(.move(rows: 1, layers: 0)), .circuit, "Circuits"),
+        bind([.left], .circuit(.move(rows: 0, layers: -1)), .circuit, "Circuits"),
+        bind([.right], .circuit(.move(rows: 0, layers: 1)), .circuit, "Circuits"),
+        bind([.pageUp], .circuit(.jump(-1)), .circuit, "Circuits", ("PgUp PgDn", "previous / next map")),
+        bind([.pageDown], .circuit(.jump(1)), .circuit, "Circuits"),
+
         // Entering a token.
         bind([.enter], .commitEntry, .entry, "Token entry", ("Enter", "use it (#123 = id)")),
         bind([.escape, .tab], .cancelEntry, .entry, "Token entry", ("Esc", "cancel")),
@@ -123,13 +157,17 @@ public enum KeyMap {
         bind([.ctrl("u")], .killToStart, .entry, "Token entry"),
     ]
 
-    /// The action of a key in a mode, or nil when the key does nothing there.
-    public static func action(for key: Key, in mode: ExplorerState.Mode) -> Action? {
+    /// The action of a key in a mode, or nil when the key does nothing there. With the circuit
+    /// view shown, command mode's arrows move its cell cursor (`[ ]` still move the position).
+    public static func action(for key: Key, in mode: ExplorerState.Mode, circuit: Bool = false) -> Action? {
         let context: Context
         switch mode {
         case .edit: context = .edit
         case .command: context = .command
         case .entry: context = .entry
+        }
+        if circuit && context == .command, let b = bindings.first(where: { $0.context == .circuit && $0.keys.contains(key) }) {
+            return b.action
         }
         if let b = bindings.first(where: { $0.context == context && $0.keys.contains(key) }) { return b.action }
         // While typing text, printable keys and pastes are text: they never reach the command table.
@@ -144,8 +182,13 @@ public enum KeyMap {
     }
 
     /// The footer's hints for a mode, most important first (the footer shows what fits).
-    public static func footer(for mode: ExplorerState.Mode, help: Bool) -> [(key: String, text: String)] {
+    public static func footer(for mode: ExplorerState.Mode, help: Bool, circuit: Bool = false) -> [(key: String, text: String)] {
         if help { return [("any key", "closes help"), ("F10", "quit")] }
+        if circuit && mode == .command {
+            return [("Tab", "prompt"), ("←↑↓→", "cell"), ("PgUp/Dn", "map"), ("C", "corrupt"), ("M", "mean"),
+                    ("X", "close"), ("f t/T q/Q k/K v/V g/G u/U", "knobs"), ("[ ]", "position"), ("e", "export"),
+                    ("?", "help"), ("F10", "quit")]
+        }
         switch mode {
         case .edit:
             return [("Enter", "attribute"), ("Tab", "commands"), ("Alt-key", "command"), ("↑↓", "history"),
@@ -153,7 +196,10 @@ public enum KeyMap {
         case .command:
             return [("Tab", "prompt"), ("f", "norm"), ("t/T", "temp"), ("q/Q k/K v/V", "qkv"), ("g/G u/U", "gate up"),
                     ("r", "reset"), ("0", "off"), ("o", "method"), ("j", "pane"), ("↑↓⏎", "target"), ("←→", "position"), ("c", "foil"),
-                    ("d", "view"), ("p", "plot"), ("e", "export"), ("?", "help"), ("F10", "quit")]
+                    ("d", "view"), ("p", "plot"), ("e", "export"), ("n", "generate"), ("<>", "walk"), ("x", "matrix"),
+                    ("w", "words"), ("m", "chat"), ("X", "circuits"), ("?", "help"), ("F10", "quit")]
+        case .entry(.corrupt):
+            return [("Enter", "use it"), ("Esc", "cancel")]
         case .entry:
             return [("Enter", "use token"), ("#id", "by id"), ("Esc", "cancel")]
         }

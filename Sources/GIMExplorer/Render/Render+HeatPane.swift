@@ -10,32 +10,54 @@ extension Renderer {
         frame.box(rect, title: title, role: focused ? .accent : .border)
         let inner = rect.inset(1)
         guard inner.width > 0, inner.height > 0 else { return }
-        let attributedCount = min(r.targetPosition + 1, values.count)
-        let scale = HeatScale(values, count: attributedCount)
+        let cells = SequenceCells(result: r, values: values, display: state.display,
+                                  streaming: SequenceCells.streaming(state, result: r))
+        let attributedCount = min(cells.attributedCount, cells.values.count)
+        let scale = cells.scale(maskSpecial: state.display.maskSpecial)
         legend(scale, rect: rect)
 
-        let flow = TokenFlow(tokens: r.tokenTexts, width: inner.width)
+        let flow = TokenFlow(tokens: cells.texts, width: inner.width)
         let visibleLines = max(1, inner.height / 2)
-        let top = Self.scrollTop(focus: flow.line(of: r.targetPosition) ?? 0, visible: visibleLines,
+        // While a continuation streams in, its end stays in view.
+        let focus = cells.kinds.last == .streaming ? cells.texts.count - 1 : cells.target
+        let top = Self.scrollTop(focus: flow.line(of: focus) ?? 0, visible: visibleLines,
                                  total: flow.lineCount, offset: state.scroll)
         let bars = state.colorDepth.showsBars
         for piece in flow.pieces where piece.line >= top && piece.line < top + visibleLines {
             let y = inner.y + 2 * (piece.line - top)
             let x = inner.x + piece.x
-            let attributed = piece.token < attributedCount
-            let level = attributed && piece.token < values.count ? scale.level(values[piece.token]) : 0
-            let isTarget = piece.token == r.targetPosition
+            let kind = cells.kinds[piece.token]
+            let masked = state.display.maskSpecial && cells.special[piece.token]
+            let attributed = piece.token < attributedCount && !masked
+            let level = attributed ? scale.level(cells.values[piece.token]) : 0
+            let isTarget = piece.token == cells.target
+            var attributes: CellAttributes = isTarget ? [.bold, .underline] : []
+            if cells.special[piece.token] { attributes.insert(.dim) }
             frame.put(piece.text, x: x, y: y, role: attributed ? .heat(level) : .dim,
-                      attributes: isTarget ? [.bold, .underline] : [], limit: inner.maxX)
+                      attributes: attributes, limit: inner.maxX)
             guard y + 1 < inner.maxY else { continue }
             var marker: String
-            let markerRole: Role
+            var markerRole: Role
             if bars && attributed {
                 marker = Self.bar(width: piece.width, level: level, isLast: piece.isLast)
                 markerRole = .heatBar(level)
             } else {
-                marker = attributed || !bars ? Self.bracket(width: piece.width, isFirst: piece.isFirst, isLast: piece.isLast) : ""
+                marker = attributed || !bars || kind != .prompt
+                    ? Self.bracket(width: piece.width, isFirst: piece.isFirst, isLast: piece.isLast) : ""
                 markerRole = .dim
+            }
+            // Continuation tokens are marked as generated (double line), special tokens dotted,
+            // and a word's inner token boundaries show as ┴.
+            if !(bars && attributed) {
+                if kind != .prompt {
+                    marker = Self.generatedMarker(marker)
+                    markerRole = kind == .streaming ? .accent : .dim
+                } else if cells.special[piece.token] {
+                    marker = String(marker.map { $0 == "─" ? "┄" : $0 })
+                }
+                if piece.isFirst && piece.isLast && !cells.boundaries[piece.token].isEmpty {
+                    marker = Self.withBoundaries(marker, at: cells.boundaries[piece.token], generated: kind != .prompt)
+                }
             }
             if isTarget && piece.isFirst {
                 frame.put("▲", x: x, y: y + 1, role: .accent, attributes: .bold, limit: inner.maxX)
@@ -67,6 +89,26 @@ extension Renderer {
         guard width > 0 else { return "" }
         if width == 1 { return isFirst && isLast ? "╵" : (isFirst ? "└" : (isLast ? "┘" : "─")) }
         return (isFirst ? "└" : "─") + String(repeating: "─", count: width - 2) + (isLast ? "┘" : "─")
+    }
+
+    /// The bracket of a generated token in double lines: ╘══╛.
+    static func generatedMarker(_ bracket: String) -> String {
+        String(bracket.map { c -> Character in
+            switch c {
+            case "└": "╘"
+            case "┘": "╛"
+            case "─": "═"
+            case "╵": "╹"
+            default: c
+            }
+        })
+    }
+
+    /// A word's bracket with ┴ (╧ when generated) where one of its tokens ends and the next begins.
+    static func withBoundaries(_ bracket: String, at offsets: [Int], generated: Bool) -> String {
+        var chars = Array(bracket)
+        for o in offsets where o > 0 && o < chars.count { chars[o] = generated ? "╧" : "┴" }
+        return String(chars)
     }
 
     /// A bar as wide as the token, with a gap at its end so neighbouring tokens stay apart.

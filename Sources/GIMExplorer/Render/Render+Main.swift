@@ -15,6 +15,10 @@ extension Renderer {
         case .ready:
             break
         }
+        if state.circuit.isShown {
+            circuitArea(area)
+            return
+        }
         if let f = state.failure {
             centered(["Could not attribute this prompt:", f.message, "", "Edit the prompt or the knobs to try again."],
                      in: area, role: .warning)
@@ -29,9 +33,15 @@ extension Renderer {
             }
             return
         }
+        if state.generation.showMatrix {
+            matrixView(area, result: r)
+            return
+        }
+        let cellTexts = SequenceCells(result: r, values: r.gim, display: state.display,
+                                      streaming: SequenceCells.streaming(state, result: r)).texts
         let paneCount = state.view == .heat ? r.panes.count : 1
         let areas = Layout.mainAreas(area, paneCount: paneCount, predictionRows: r.predictions.count) { width in
-            state.view == .table ? r.tokenTexts.count + 3 + Self.figureRows(r) : 2 * TokenFlow(tokens: r.tokenTexts, width: width - 2).lineCount + 2
+            state.view == .table ? r.tokenTexts.count + 3 + Self.figureRows(r) : 2 * TokenFlow(tokens: cellTexts, width: width - 2).lineCount + 2
         }
         switch state.view {
         case .heat:

@@ -74,7 +74,7 @@ struct Renderer {
         case .failed: model = "model failed to load"
         }
         var right = ""
-        if state.isComputing {
+        if state.isComputing || state.circuit.isComputing {
             right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) computing…"
         } else if case .loading = state.model {
             right = "\(Self.spinner[state.spinnerPhase % Self.spinner.count]) loading"
@@ -221,7 +221,19 @@ struct Renderer {
             frame.put(Layout.fit(what, width: width), x: 0, y: y, role: .dim)
             return
         }
-        var x = frame.put("explains ", x: 0, y: y, role: .dim)
+        let g = state.generation
+        if g.isRunning {
+            let spin = Self.spinner[state.spinnerPhase % Self.spinner.count]
+            let line = "\(spin) generating \(g.tokens.count)/\(g.options.maxTokens) (\(g.options.summary)) · Esc stops"
+            frame.put(Layout.fit(line, width: width), x: 0, y: y, role: .accent)
+            return
+        }
+        var x = 0
+        if let start = r.continuationStart, r.targetPosition + 1 >= start, let j = g.selected {
+            let what = g.forcedText == nil ? "generated" : "given"
+            x = frame.put("\(what) \(j + 1)/\(g.tokens.count) ", x: x, y: y, role: .accent)
+        }
+        x = frame.put("explains ", x: x, y: y, role: .dim)
         x = frame.put(quoted(r.targetText), x: x, y: y, role: .accent, attributes: .bold)
         x = frame.put(String(format: " %.1f%%", r.targetProbability * 100), x: x, y: y, role: .dim)
         if let foil = r.foilText {
@@ -232,7 +244,9 @@ struct Renderer {
         let at = r.targetPosition < r.tokenTexts.count ? quoted(r.tokenTexts[r.targetPosition]) : "?"
         x = frame.put("  after \(at) @\(r.targetPosition)", x: x, y: y, role: .text)
         x = frame.put("  \(r.foilID == nil ? "logit" : "logit diff") \(HeatScale.format(r.targetLogit))", x: x, y: y, role: .dim)
-        if state.target == .argmax { frame.put("  (most likely)", x: x, y: y, role: .dim) }
+        if state.target == .argmax && (r.continuationStart == nil || state.generation.selected == nil) {
+            frame.put("  (most likely)", x: x, y: y, role: .dim)
+        }
     }
 
     func quoted(_ s: String) -> String { "\"" + Sanitizer.visible(s) + "\"" }
@@ -242,9 +256,17 @@ struct Renderer {
     mutating func messageLine() {
         let y = height - 2
         if case .entry(let purpose) = state.mode {
-            let label = purpose == .target ? "target token› " : "foil token› "
+            let label: String
+            var hint: String
+            switch purpose {
+            case .target: (label, hint) = ("target token› ", "  (#123 = id · Enter · Esc)")
+            case .foil: (label, hint) = ("foil token› ", "  (#123 = id · Enter · Esc)")
+            case .corrupt: (label, hint) = ("corrupted prompt› ", "  (same token count · Enter · Esc)")
+            case .system: (label, hint) = ("system prompt› ", "  (empty = default · Enter · Esc)")
+            }
             let x = frame.put(label, x: 0, y: y, role: .accent, attributes: .bold)
-            let hint = "  (#123 = id · Enter · Esc)"
+            // On a narrow screen the text being typed matters more than the hint.
+            if width - x - TextWidth.of(hint) - 1 < 12 { hint = "" }
             let room = width - x - TextWidth.of(hint) - 1
             let (text, cursorX) = Self.window(state.entry.text, cursor: state.entry.cursor, width: room)
             frame.put(text, x: x, y: y, role: .text, limit: x + room)
@@ -264,13 +286,21 @@ struct Renderer {
         case .ansi8: depth = "8 colours"
         case .mono: depth = "monochrome"
         }
-        let status = "view \(state.view.title) · theme \(state.themeName) · \(depth) · ? or F1 for help"
+        var modes = ""
+        if state.chat.enabled { modes += " · chat \(state.chat.family ?? "")" }
+        if state.display.words { modes += " · words (\(state.display.reduction.rawValue))" }
+        if state.display.maskSpecial { modes += " · special masked" }
+        if !state.generation.tokens.isEmpty && !state.generation.isRunning {
+            modes += " · " + (state.generation.forcedText == nil ? state.generation.options.summary : "given continuation")
+        }
+        let shown = state.circuit.isShown ? "circuits" : (state.generation.showMatrix ? "matrix" : state.view.title)
+        let status = "view \(shown)\(modes) · theme \(state.themeName) · \(depth) · ? or F1 for help"
         frame.put(Layout.fit(status, width: width - 1), x: 0, y: y, role: .dim)
     }
 
     mutating func footer() {
         let y = height - 1
-        let items = KeyMap.footer(for: state.mode, help: state.showHelp)
+        let items = KeyMap.footer(for: state.mode, help: state.showHelp, circuit: state.circuit.isShown)
         func need(_ item: (key: String, text: String)) -> Int { TextWidth.of(item.key) + TextWidth.of(item.text) + 3 }
         // The last two hints (help and quit) always show; the others fill the room before them.
         let pinned = Array(items.suffix(2))

@@ -43,6 +43,12 @@ public enum Action: Equatable, Sendable {
 
     /// The panes' methods, focus, difference pair and method knobs (State/Reducer+Panes.swift).
     case pane(PaneAction)
+
+    /// Continuations, their attribution, words and chat mode (issue 16).
+    case generation(GenerationAction)
+
+    /// The circuit view's keys (State/Reducer+Circuit.swift).
+    case circuit(CircuitAction)
 }
 
 /// What the reducer asks the outside world to do; the run loop carries it out.
@@ -51,11 +57,19 @@ public enum Effect: Equatable, Sendable {
     case analyze(AnalysisRequest)
     /// Report `.debounceElapsed(generation)` after this many milliseconds.
     case scheduleDebounce(generation: Int, milliseconds: Int)
+    /// Send to the worker's circuit slot (it keeps only the newest).
+    case analyzeCircuit(CircuitRequest)
     /// Write the current view to JSON and HTML.
     case export
     /// Repaint the whole terminal (Ctrl-L).
     case redraw
     case quit
+    /// Continue the prompt (the worker posts `.generation` events per token).
+    case generate(GenerationRequest)
+    /// Stop the running generation (Esc).
+    case stopGeneration
+    /// Attribute every continuation token (the matrix view).
+    case computeMatrix(MatrixRequest)
 }
 
 /// Everything that can happen to the state.
@@ -68,8 +82,12 @@ public enum Event: Equatable, Sendable {
     case analysisFailed(requestID: Int, message: String)
     /// Faithfulness of a result, posted after it (stale request ids are ignored).
     case faithfulnessFinished(FaithfulnessReport)
+    /// Circuit scores, their failure, or the patching ground truth.
+    case circuit(CircuitEvent)
     /// A line for the message bar (export done, a theme problem…).
     case notify(String, isError: Bool)
     /// Time passes (animates the spinner while computing).
     case tick
+    /// Continuations and chat mode (issue 16).
+    case generation(GenerationEvent)
 }

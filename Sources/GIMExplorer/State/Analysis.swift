@@ -22,12 +22,18 @@ public struct AnalysisRequest: Equatable, Sendable {
     /// One method per pane, in pane order (each with its own knobs).
     public var methods: [AttributionMethod]
     public var topK: Int
+    /// Chat mode: the prompt is the user's message in the model's chat template.
+    public var chat: ChatOptions?
+    /// Token ids appended after the encoded prompt (a generated or given continuation).
+    public var continuation: [Int]
 
     /// `methods` nil = today's two panes: GIM with `settings`, and the plain gradient.
     public init(id: Int, prompt: String, targetPosition: Int? = nil, target: TokenChoice = .argmax,
                 foil: TokenChoice? = nil, settings: GIMSettings = .gim, topK: Int = 10,
-                methods: [AttributionMethod]? = nil) {
+                methods: [AttributionMethod]? = nil, chat: ChatOptions? = nil, continuation: [Int] = []) {
         self.id = id
+        self.chat = chat
+        self.continuation = continuation
         self.prompt = prompt
         self.targetPosition = targetPosition
         self.target = target
@@ -91,12 +97,22 @@ public struct AnalysisResult: Equatable, Sendable {
     public var forwardMilliseconds: Double?
     /// Remarks worth showing ("' Paris is' is 3 tokens; using the first").
     public var notes: [String]
+    /// Per token, whether it is a special token (`<|im_start|>`, BOS); empty = none known.
+    public var special: [Bool] = []
+    /// The tokens' words (WordAggregation); nil when not computed.
+    public var words: WordMapping?
+    /// Index of the first continuation token in `tokenIDs`; nil = the prompt alone.
+    public var continuationStart: Int?
 
     /// Panes with their methods, values and times.
     public init(requestID: Int, prompt: String, tokenIDs: [Int], tokenTexts: [String], targetPosition: Int,
                 targetID: Int, targetText: String, targetProbability: Double = 0, foilID: Int? = nil,
                 foilText: String? = nil, foilProbability: Double? = nil, predictions: [Prediction], panes: [PaneResult],
-                targetLogit: Float, forwardMilliseconds: Double? = nil, notes: [String] = []) {
+                targetLogit: Float, forwardMilliseconds: Double? = nil, notes: [String] = [], special: [Bool] = [],
+                words: WordMapping? = nil, continuationStart: Int? = nil) {
+        self.special = special
+        self.words = words
+        self.continuationStart = continuationStart
         self.requestID = requestID
         self.prompt = prompt
         self.tokenIDs = tokenIDs
@@ -120,7 +136,11 @@ public struct AnalysisResult: Equatable, Sendable {
                 targetID: Int, targetText: String, targetProbability: Double = 0, foilID: Int? = nil,
                 foilText: String? = nil, foilProbability: Double? = nil, predictions: [Prediction], gim: [Float], plain: [Float], targetLogit: Float,
                 settings: GIMSettings, forwardMilliseconds: Double? = nil, gimMilliseconds: Double = 0,
-                plainMilliseconds: Double? = nil, notes: [String] = []) {
+                plainMilliseconds: Double? = nil, notes: [String] = [], special: [Bool] = [], words: WordMapping? = nil,
+                continuationStart: Int? = nil) {
+        self.special = special
+        self.words = words
+        self.continuationStart = continuationStart
         self.requestID = requestID
         self.prompt = prompt
         self.tokenIDs = tokenIDs

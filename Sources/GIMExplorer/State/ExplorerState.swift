@@ -14,6 +14,10 @@ public struct ExplorerState: Equatable, Sendable {
 
     public enum EntryPurpose: Equatable, Sendable {
         case target, foil
+        /// Chat mode's system prompt.
+        case system
+        /// The circuit view's corrupted prompt.
+        case corrupt
     }
 
     /// What the main area shows.
@@ -98,6 +102,12 @@ public struct ExplorerState: Equatable, Sendable {
     public var showPlot = false
     /// Predictions listed per position.
     public var topK = 10
+    /// Issue 16: the continuation and its views, per-word display, chat mode.
+    public var generation = GenerationState()
+    public var display = SequenceDisplay()
+    public var chat = ChatState()
+    /// The circuit view (components scored against a counterfactual).
+    public var circuit = CircuitView()
 
     public init(modelPath: String = "", prompt: String? = nil, debounceMilliseconds: Int = 400,
                 themeNames: [String] = ["default"], themeIndex: Int = 0, colorDepth: ColorDepth = .ansi256) {
@@ -148,7 +158,17 @@ public struct ExplorerState: Equatable, Sendable {
     /// The question the panes should answer now, or nil when there is nothing to ask.
     public func desiredRequest() -> AnalysisRequest? {
         guard isModelReady, !committedPrompt.isEmpty else { return nil }
-        return AnalysisRequest(id: nextRequestID, prompt: committedPrompt, targetPosition: targetPosition,
-                               target: target, foil: foil, topK: topK, methods: panes.methods)
+        let prompt = promptAndForced.prompt
+        // A selected continuation token: its own attribution over everything before it, in
+        // every pane, on the forward of the whole sequence (walking the continuation runs
+        // backwards only).
+        if let j = generation.selected, j < generation.tokens.count, generation.promptTokenCount > 0 {
+            return AnalysisRequest(id: nextRequestID, prompt: generation.prompt, targetPosition: generation.promptTokenCount + j - 1,
+                                   target: .id(generation.tokens[j].id), foil: foil, topK: topK, methods: panes.methods,
+                                   chat: generation.chat, continuation: generation.ids)
+        }
+        guard !prompt.isEmpty else { return nil }
+        return AnalysisRequest(id: nextRequestID, prompt: prompt, targetPosition: targetPosition,
+                               target: target, foil: foil, topK: topK, methods: panes.methods, chat: chat.options)
     }
 }

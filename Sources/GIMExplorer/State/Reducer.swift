@@ -37,12 +37,19 @@ public func reduce(_ state: ExplorerState, _ event: Event) -> (ExplorerState, [E
         if report.requestID == s.result?.requestID && report.requestID >= (s.faithfulness?.requestID ?? 0) {
             s.faithfulness = report
         }
+    case .circuit(let e):
+        s.receive(e)
     case .notify(let text, let isError):
         s.message = .init(text, isError: isError)
     case .tick:
         s.spinnerPhase &+= 1
+    case .generation(let e):
+        s.receive(e)
     }
+    effects += s.syncGeneration()
     if let request = s.requestIfChanged() { effects.append(.analyze(request)) }
+    if let matrix = s.matrixIfNeeded() { effects.append(.computeMatrix(matrix)) }
+    if let request = s.circuitRequestIfChanged() { effects.append(.analyzeCircuit(request)) }
     return (s, effects)
 }
 
@@ -90,11 +97,13 @@ extension ExplorerState {
 
     mutating func handle(_ key: Key) -> [Effect] {
         message = nil
+        // Esc stops a running generation before it means anything else.
+        if key == .escape && generation.isRunning && !showHelp { return apply(.generation(.stop)) }
         if mode == .command, case .paste = key {
             // Pasted text belongs in the prompt whatever the mode.
             mode = .edit
         }
-        let action = KeyMap.action(for: key, in: mode)
+        let action = KeyMap.action(for: key, in: mode, circuit: circuit.isShown)
         if showHelp {
             // Any key closes the overlay; quitting still quits.
             showHelp = false
@@ -216,17 +225,28 @@ extension ExplorerState {
             selectedPrediction = 0
             return []
         case .beginEntry(let purpose):
-            entry = PromptEditor()
+            // The corrupted prompt starts as the current one (or the last corrupted prompt): usually a word changes.
+            if case .prompt(let previous) = circuit.counterfactual, purpose == .corrupt {
+                entry = PromptEditor(text: previous)
+            } else {
+                entry = PromptEditor(text: purpose == .corrupt ? promptAndForced.prompt : "")
+            }
             mode = .entry(purpose)
             return []
         case .commitEntry:
             guard case .entry(let purpose) = mode else { return [] }
             mode = .command
+            if purpose == .system {
+                setSystemPrompt(entry.text)
+                return []
+            }
             guard !entry.text.isEmpty else { return [] }
             let choice = Self.tokenChoice(entry.text)
             switch purpose {
             case .target: target = choice
             case .foil: foil = choice
+            case .system: break
+            case .corrupt: commitCorruptedPrompt(entry.text)
             }
             return []
         case .cancelEntry:
@@ -260,7 +280,12 @@ extension ExplorerState {
             }
             // Forgetting the last request makes `reduce` ask again although nothing changed.
             lastRequest = nil
+            circuit.lastRequest = nil
             return []
+        case .generation(let a):
+            return apply(a)
+        case .circuit(let a):
+            return apply(a)
         }
     }
 

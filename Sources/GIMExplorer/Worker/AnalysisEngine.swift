@@ -11,7 +11,15 @@ public final class AnalysisEngine {
     public let bundle: ModelBundle
     let baseline: Int
     private var session: ExplainSession?
-    private var sessionPrompt: String?
+    /// What the kept forward pass is of: the prompt, chat mode and continuation.
+    struct SequenceKey: Equatable {
+        var prompt: String, chat: ChatOptions?, continuation: [Int]
+    }
+    private var sessionPrompt: SequenceKey?
+    /// Tokens of the kept sequence that are the prompt's (the rest is the continuation).
+    var sessionPromptCount = 0
+    /// The matrix's plain-gradient rows of the kept sequence (they do not depend on the knobs).
+    var matrixPlainRows: [Int: [Float]] = [:]
 
     /// What every pane explains: the attributions depend on it and on their method only.
     private struct QuestionKey: Equatable {
@@ -51,25 +59,9 @@ public final class AnalysisEngine {
     /// engine stays ready for the next request).
     public func analyze(_ request: AnalysisRequest, newPrompt: Cancellation? = nil,
                         newRequest: Cancellation? = nil) throws -> AnalysisResult {
-        var forwardMilliseconds: Double?
-        if session == nil || sessionPrompt != request.prompt {
-            let ids = bundle.encode(request.prompt)
-            guard !ids.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
-            // Free the old forward pass before the new one allocates (long prompts take gigabytes).
-            let oldLength = session?.tokenIDs.count ?? 0
-            session = nil
-            sessionPrompt = nil
-            attributions = nil
-            // `gim` keeps freed memory for reuse (HeapSettings.keepFreedMemory), so without this
-            // the explorer's RSS stayed at the largest prompt ever attributed (the soak test saw
-            // 2.6 GB held while attributing 5 tokens). Short prompts keep the fast reuse.
-            if oldLength > Self.releaseMemoryAfterTokens { HeapSettings.releaseFreeMemory() }
-            let s = try ExplainSession(model: bundle.model, tokenIDs: ids, cancellation: newPrompt)
-            session = s
-            sessionPrompt = request.prompt
-            forwardMilliseconds = s.forwardSeconds * 1000
-        }
-        let s = session!
+        let (s, forwardMilliseconds) = try keptSession(SequenceKey(prompt: request.prompt, chat: request.chat,
+                                                                    continuation: request.continuation),
+                                                        cancellation: newPrompt)
         let n = s.tokenIDs.count
         // A remembered position past the end (the prompt got shorter) means the last one.
         let position = try s.resolvePosition(min(request.targetPosition ?? (n - 1), n - 1))
@@ -118,7 +110,40 @@ public final class AnalysisEngine {
             targetProbability: probabilities[targetID], foilID: foilID,
             foilText: foilID.map { bundle.tokenizer.displayText($0) }, foilProbability: foilID.map { probabilities[$0] },
             predictions: predictions, panes: panes, targetLogit: targetLogit, forwardMilliseconds: forwardMilliseconds,
-            notes: notes)
+            notes: notes, special: s.tokenIDs.map { bundle.tokenizer.isSpecial($0) },
+            words: WordAggregation.mapping(tokenIDs: s.tokenIDs, tokenizer: bundle.tokenizer),
+            continuationStart: request.continuation.isEmpty ? nil : sessionPromptCount)
+    }
+
+    /// A prompt's token ids: plain (with BOS when the model asks for it), or in chat mode the
+    /// user's message in the model's chat template with the assistant's turn opened.
+    public func encode(_ prompt: String, chat: ChatOptions?) throws -> [Int] {
+        guard let chat else { return bundle.encode(prompt) }
+        return try bundle.encodeChat(user: prompt, system: chat.system)
+    }
+
+    /// The kept forward pass when it is of this sequence, else a new one (the old one is freed
+    /// first); the forward's milliseconds when it ran. `cancellation` is polled between layers.
+    func keptSession(_ sequence: SequenceKey, cancellation: Cancellation? = nil) throws -> (ExplainSession, Double?) {
+        if let s = session, sessionPrompt == sequence { return (s, nil) }
+        let promptIDs = try encode(sequence.prompt, chat: sequence.chat)
+        guard !promptIDs.isEmpty else { throw ModelError.badInput("the prompt has no tokens") }
+        let ids = promptIDs + sequence.continuation
+        // Free the old forward pass before the new one allocates (long prompts take gigabytes).
+        let oldLength = session?.tokenIDs.count ?? 0
+        session = nil
+        sessionPrompt = nil
+        attributions = nil
+        matrixPlainRows = [:]
+        // `gim` keeps freed memory for reuse (HeapSettings.keepFreedMemory), so without this
+        // the explorer's RSS stayed at the largest prompt ever attributed (the soak test saw
+        // 2.6 GB held while attributing 5 tokens). Short prompts keep the fast reuse.
+        if oldLength > Self.releaseMemoryAfterTokens { HeapSettings.releaseFreeMemory() }
+        let s = try ExplainSession(model: bundle.model, tokenIDs: ids, cancellation: cancellation)
+        session = s
+        sessionPrompt = sequence
+        sessionPromptCount = promptIDs.count
+        return (s, s.forwardSeconds * 1000)
     }
 
     /// Faithfulness of a result's panes (deletion/insertion, ρ with leave-one-out, and the GIM

@@ -7,20 +7,33 @@ import GIMEngine
 /// Results come back as `Event`s that the UI loop collects with `takeEvents()` between key reads.
 ///
 /// `@unchecked Sendable` (any thread may call `submit`, `takeEvents`, `waitForEvents`, `stop`):
-/// the five mutable properties below are read and written only while `condition` is locked;
+/// the mutable properties below are read and written only while `condition` is locked;
 /// `modelPath` and `loader` are constants. The model, its `AnalysisEngine` and sessions exist
 /// only as locals of `run` on the worker thread (not Sendable, so they cannot leave it); results
 /// leave it as `Event` values. `WorkerConcurrencyTests` exercises this under ThreadSanitizer.
+///
+/// The circuit view's requests have a slot of their own (`submitCircuit`), answered after the
+/// token panes' request; the slow follow-ups (patching, then the faithfulness figures) run only
+/// when no request waits, and a new request interrupts them (they resume after it if still current).
 public final class AttributionWorker: @unchecked Sendable {
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var pending: AnalysisRequest?
+    private var pendingCircuit: CircuitRequest?
+    /// Bumped by every `submitCircuit` (apart from `generation`, so that a circuit request never
+    /// interrupts the token panes' work): patching and figures are interrupted by either.
+    private var circuitGeneration = 0
     private var events: [Event] = []
     private var stopping = false
     /// Bumped by every `submit`: faithfulness work of an older generation is cancelled.
     private var generation = 0
     /// The thread has returned.
     private var finished = false
+    /// Continuation work (issue 16): a generation runs before any attribution, and the matrix
+    /// after them; `cancelContinuation` stops a running generation or matrix (Esc, a newer one).
+    private var pendingGeneration: GenerationRequest?
+    private var pendingMatrix: MatrixRequest?
+    private var cancelContinuation = false
 
     /// After this many seconds without a request, freed memory is trimmed (`HeapSettings`): the
     /// allocator keeps freed blocks so the next pass reuses their pages (25-45 ms per pass), but a
@@ -51,6 +64,41 @@ public final class AttributionWorker: @unchecked Sendable {
         pending = request
         generation += 1
         // Broadcast: a test may be waiting on the same condition for events.
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Replaces any generation not yet started and stops a running one.
+    public func submit(_ request: GenerationRequest) {
+        condition.lock()
+        pendingGeneration = request
+        cancelContinuation = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Replaces any matrix not yet started and stops a running one.
+    public func submit(_ request: MatrixRequest) {
+        condition.lock()
+        pendingMatrix = request
+        cancelContinuation = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops a running generation (its tokens so far are kept and reported as finished).
+    public func stopGeneration() {
+        condition.lock()
+        cancelContinuation = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Replaces any circuit request not yet started.
+    public func submitCircuit(_ request: CircuitRequest) {
+        condition.lock()
+        pendingCircuit = request
+        circuitGeneration += 1
         condition.broadcast()
         condition.unlock()
     }
@@ -106,18 +154,25 @@ public final class AttributionWorker: @unchecked Sendable {
             let bundle = try loader(modelPath)
             engine = try AnalysisEngine(bundle: bundle)
             post(.modelLoaded(name: bundle.name))
+            post(.generation(engine.chatAvailability()))
         } catch {
             post(.modelFailed("\(error)"))
             return
         }
+        let circuits = CircuitEngine(analysis: engine)
+        // Follow-up work of the newest answers, done when no request waits.
+        var dueFigures: AnalysisResult?
+        var duePatching: CircuitResult?
         // Set after each request: once the worker has been idle for `idleTrimDelay`, the freed
         // memory kept for reuse goes back to the system (see `idleTrimDelay`).
         var trimWhenIdle = false
         while true {
             condition.lock()
-            while pending == nil && !stopping {
+            while pending == nil && pendingGeneration == nil && pendingMatrix == nil && pendingCircuit == nil
+                    && dueFigures == nil && duePatching == nil && !stopping {
                 if trimWhenIdle {
-                    if !condition.wait(until: Date().addingTimeInterval(Self.idleTrimDelay)) && pending == nil && !stopping {
+                    if !condition.wait(until: Date().addingTimeInterval(Self.idleTrimDelay)) && pending == nil
+                        && pendingGeneration == nil && pendingMatrix == nil && pendingCircuit == nil && !stopping {
                         trimWhenIdle = false
                         condition.unlock()
                         HeapSettings.releaseFreeMemory()
@@ -131,52 +186,128 @@ public final class AttributionWorker: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let request = pending!
+            if pendingGeneration != nil || (pending == nil && pendingMatrix != nil) {
+                trimWhenIdle = true
+                condition.unlock()
+                runContinuationWork(engine)
+                continue
+            }
+            let request = pending
             pending = nil
-            let mine = generation
+            let circuitRequest = request == nil ? pendingCircuit : nil
+            if circuitRequest != nil { pendingCircuit = nil }
+            let mine = (generation, circuitGeneration)
             trimWhenIdle = true
             condition.unlock()
-            // A long prompt takes seconds per pass: a newer request cancels this one between
-            // layers. A knob change (same prompt) keeps the forward, which it will reuse.
-            let newPrompt = Cancellation { [self] in
-                condition.lock()
-                defer { condition.unlock() }
-                return stopping || (generation != mine && pending.map { $0.prompt != request.prompt } ?? false)
-            }
-            let newRequest = Cancellation { [self] in
-                condition.lock()
-                defer { condition.unlock() }
-                return stopping || generation != mine
-            }
-            let result: AnalysisResult
-            do {
-                result = try engine.analyze(request, newPrompt: newPrompt, newRequest: newRequest)
-                post(.analysisFinished(result))
-            } catch is CancellationError {
+
+            if let request {
+                // A long prompt takes seconds per pass: a newer request cancels this one between
+                // layers. A knob change (same prompt) keeps the forward, which it will reuse.
+                // A circuit request does not count (it bumps its own generation).
+                let newPrompt = Cancellation { [self] in
+                    condition.lock()
+                    defer { condition.unlock() }
+                    return stopping || (generation != mine.0 && pending.map { $0.prompt != request.prompt } ?? false)
+                }
+                let newRequest = Cancellation { [self] in
+                    condition.lock()
+                    defer { condition.unlock() }
+                    return stopping || generation != mine.0
+                }
+                do {
+                    let result = try engine.analyze(request, newPrompt: newPrompt, newRequest: newRequest)
+                    post(.analysisFinished(result))
+                    dueFigures = result
+                } catch is CancellationError {
+                    dueFigures = nil
+                } catch {
+                    post(.analysisFailed(requestID: request.id, message: "\(error)"))
+                    dueFigures = nil
+                }
                 continue
-            } catch {
-                post(.analysisFailed(requestID: request.id, message: "\(error)"))
+            }
+            if let circuitRequest {
+                do {
+                    let result = try circuits.scores(circuitRequest)
+                    post(.circuit(.finished(result)))
+                    duePatching = result
+                } catch {
+                    post(.circuit(.failed(requestID: circuitRequest.id, message: "\(error)")))
+                    duePatching = nil
+                }
                 continue
             }
-            // The heatmap is on screen; now the (slower) faithfulness figures, pane by pane, given
-            // up as soon as a newer request arrives so the next attribution never waits for stale work.
+            // The heatmaps are on screen; now the (slower) follow-ups, interrupted as soon as a
+            // newer request arrives so that it never waits for them: an interrupted one stays due
+            // (its result may still be the newest) until an answer of its kind replaces it.
             let cancel: () -> Bool = { [self] in
                 condition.lock()
                 defer { condition.unlock() }
-                return generation != mine || stopping
+                return generation != mine.0 || circuitGeneration != mine.1 || stopping
+                    || pendingGeneration != nil || pendingMatrix != nil
             }
-            do {
-                var posted: FaithfulnessReport?
-                let report = try engine.faithfulness(of: result, cancel: cancel) { [self] partial in
-                    if !cancel() { post(.faithfulnessFinished(partial)) }
-                    posted = partial
+            if let result = duePatching {
+                do {
+                    if let patching = try circuits.patching(for: result, cancel: cancel) { post(.circuit(.patched(patching))) }
+                    duePatching = nil
+                } catch is CancellationError {
+                    // Stays due.
+                } catch {
+                    post(.circuit(.patched(CircuitPatching(requestID: result.requestID, question: result.question,
+                                                           effects: nil, failure: "\(error)"))))
+                    duePatching = nil
                 }
-                if !cancel() && posted != report { post(.faithfulnessFinished(report)) }
-            } catch is CancellationError {
-                // A newer request is pending: its own figures follow its result.
+                continue
+            }
+            if let result = dueFigures {
+                do {
+                    // Pane by pane: the figures appear as they come (the reducer drops those of a result that is gone).
+                    var posted: FaithfulnessReport?
+                    let report = try engine.faithfulness(of: result, cancel: cancel) { [self] partial in
+                        if !cancel() { post(.faithfulnessFinished(partial)) }
+                        posted = partial
+                    }
+                    // Complete even if a request just arrived: the reducer drops the figures if their result is gone.
+                    if posted != report { post(.faithfulnessFinished(report)) }
+                    dueFigures = nil
+                } catch is CancellationError {
+                    // Stays due: a newer analysis request replaces it, a circuit request only delays it.
+                } catch {
+                    post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, panes: [],
+                                                                  random: nil, failure: "\(error)")))
+                    dueFigures = nil
+                }
+            }
+        }
+    }
+
+    /// One generation (before anything else) or one matrix, whichever is pending.
+    private func runContinuationWork(_ engine: AnalysisEngine) {
+        condition.lock()
+        let generationRequest = pendingGeneration
+        let matrixRequest = generationRequest == nil ? pendingMatrix : nil
+        if generationRequest != nil { pendingGeneration = nil } else { pendingMatrix = nil }
+        cancelContinuation = false
+        condition.unlock()
+        // Sendable: the matrix also polls it between a backward's layers.
+        let cancelled: @Sendable () -> Bool = { [self] in
+            condition.lock()
+            defer { condition.unlock() }
+            return cancelContinuation || stopping
+        }
+        if let r = generationRequest {
+            do {
+                try engine.continuation(r, isCancelled: cancelled) { post(.generation($0)) }
             } catch {
-                post(.faithfulnessFinished(FaithfulnessReport(requestID: result.requestID, panes: [],
-                                                              random: nil, failure: "\(error)")))
+                post(.generation(.failed(requestID: r.id, message: "\(error)")))
+            }
+        } else if let r = matrixRequest {
+            do {
+                try engine.matrix(r, isCancelled: cancelled) { post(.generation($0)) }
+            } catch is CancellationError {
+                // A newer matrix or generation replaces it.
+            } catch {
+                post(.generation(.matrixFailed(requestID: r.id, message: "\(error)")))
             }
         }
     }
