@@ -84,7 +84,9 @@ final class CircuitParityTests: XCTestCase {
         guard try Self.cases().contains(where: { ($0["model"] as! String) == "smollm2" }) else {
             throw XCTSkip("components.json has no SmolLM2 case (scripts/reference/make_component_fixtures.py --only smollm2)")
         }
-        let w = try check("smollm2", model: try SmolLM2ParityTests.model(), tolerance: 1e-3)
+        // The reference runs transformers' float64 model on the GGUF dequantised by the gguf package,
+        // the same weights the engine's kernels decode (the script checks it).
+        let w = try check("smollm2", model: try SmolLM2ParityTests.model(), tolerance: 1e-4)
         print(String(format: "component parity on SmolLM2: scores %.1e, patching %.1e (relative to the largest value)", w.scores, w.patching))
     }
 }

@@ -61,6 +61,35 @@ final class CircuitTests: XCTestCase {
         XCTAssertEqual(batched.effects.residual[0].last, 0)
     }
 
+    /// A run computes only the rows from the first one its patch changes, reading the clean run's
+    /// keys and values before it, and a patch that changes nothing is not run: the same metrics as
+    /// running every row of every patch. Position 3 is the only corrupted one, so every component
+    /// starts there and residual positions 0...2 change nothing.
+    func testRunsFromTheFirstChangedRowEqualFullRuns() throws {
+        for position in [-1, -3] {
+            let s = try session(.prompt(tokenIDs: Self.corrupt), position: position)
+            let model = s.model as! DecoderModel, cache = s.clean.cache as! DecoderForwardCache
+            let source = try ComponentActivations(ExplainSession(model: model, tokenIDs: Self.corrupt).cache, layers: model.layerCount)
+            let patches = ComponentPatch.all(layers: model.layerCount, heads: model.headCount, positions: s.targetPosition + 1)
+            for p in patches {
+                let n = s.targetPosition + 1, first = model.firstChangedRow(p, cache: cache, source: source, rows: n)
+                var expected = 3
+                if case .residual(let l, let pos) = p, pos != 3 {
+                    // Before the corrupted token nothing differs; after it, only from layer 1 on (layer 0's input is the embedding).
+                    expected = pos < 3 || l == 0 ? n : pos
+                }
+                XCTAssertEqual(first, expected, "\(p)")
+            }
+            func run(_ skip: Bool) throws -> [Float] {
+                try model.patchedMetrics(clean: cache, source: source, patches: patches, position: s.targetPosition, target: 3,
+                                         foil: 5, cancel: nil, fromFirstChangedRow: skip)
+            }
+            let fast = try run(true), full = try run(false)
+            for (p, (a, b)) in zip(patches, zip(fast, full)) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "\(p)") }
+            XCTAssertNotEqual(fast[patches.firstIndex(of: .head(layer: 1, head: 0))!], s.cleanMetric)
+        }
+    }
+
     /// Patching an MLP block of the last layer changes the final residual by exactly
     /// (corrupt − clean) MLP output: recompute the metric from the clean final residual by hand.
     func testLastLayerMLPPatchEqualsTheHandComputedMetric() throws {

@@ -284,6 +284,30 @@ def family_cases(name, log):
     ]
 
 
+def check_dense_weights(model, path, log):
+    """The reference must run on the weights the engine runs on: every parameter a dense float64
+    tensor (transformers can keep GGUF weights packed and compute their matmuls in float32), equal
+    to the gguf package's dequantisation (what the engine's Q4_1/Q8_0 kernels decode, bit for bit)."""
+    import gguf
+    from gguf import quants
+    packed = [n for n, p in model.named_parameters() if p.dtype != torch.float64]
+    assert not packed, f"transformers kept these weights packed: {packed[:4]}"
+    r = gguf.GGUFReader(path)
+    tensors = {t.name: t for t in r.tensors}
+    worst = 0.0
+    for l in (0, len(model.model.layers) - 1):
+        for name, w in ((f"blk.{l}.ffn_down.weight", model.model.layers[l].mlp.down_proj.weight),
+                        (f"blk.{l}.attn_v.weight", model.model.layers[l].self_attn.v_proj.weight)):
+            t = tensors[name]
+            ref = torch.from_numpy(quants.dequantize(t.data, t.tensor_type).astype("float32").copy()).double()
+            worst = max(worst, float((ref.reshape(w.shape) - w).abs().max()))
+    emb = tensors["token_embd.weight"]
+    ref = torch.from_numpy(quants.dequantize(emb.data, emb.tensor_type).astype("float32").copy()).double()
+    worst = max(worst, float((ref.reshape(model.get_input_embeddings().weight.shape) - model.get_input_embeddings().weight).abs().max()))
+    assert worst == 0.0, f"transformers' weights differ from gguf's dequantisation by {worst:.3e}"
+    log("  weights: dense float64, equal to gguf.quants.dequantize (ffn_down, attn_v of the first and last layer, token_embd)")
+
+
 def smollm2_cases(path, log):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     d, f = os.path.split(os.path.abspath(path))
@@ -295,6 +319,7 @@ def smollm2_cases(path, log):
     R.set_exact_rope(model)
     tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
     log(f"  SmolLM2 loaded in {time.time() - t0:.0f} s (float64)")
+    check_dense_weights(model, path, log)
 
     def enc(s):
         return tok.encode(s, add_special_tokens=False)
@@ -317,7 +342,8 @@ def main():
     R.install()
     import transformers
     only = args.only.split(",") if args.only else FAMILIES + ["smollm2"]
-    log = print
+    def log(*a):
+        print(*a, flush=True)
     cases = []
     for name in FAMILIES:
         if name in only:

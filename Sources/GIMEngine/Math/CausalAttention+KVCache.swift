@@ -9,9 +9,11 @@ extension CausalAttention {
     /// row-major, positions < start already filled), then for every head h
     ///   S = q_h · k_gᵀ · scale over the keys each row sees (`keys(position)`: causal, windowed)
     ///   P = softmax(S) (after the soft-cap, when the family has one);  ctx_h = P · v_g
-    /// which is what `forward` computes for those rows of the whole sequence.
+    /// which is what `forward` computes for those rows of the whole sequence. `parallel` false keeps
+    /// the heads on the calling thread (when the caller already runs sequences in parallel).
     func forwardCached(qkv: UnsafePointer<Float>, rows n: Int, keys: UnsafeMutablePointer<Float>,
-                       values: UnsafeMutablePointer<Float>, start: Int, ctx: UnsafeMutablePointer<Float>) {
+                       values: UnsafeMutablePointer<Float>, start: Int, ctx: UnsafeMutablePointer<Float>,
+                       parallel: Bool = true) {
         let hd = headDim, kvDim = kvHeads * hd, ld = qkvStride
         for r in 0..<n {
             (keys + (start + r) * kvDim).update(from: qkv + r * ld + kOffset, count: kvDim)
@@ -24,7 +26,7 @@ extension CausalAttention {
             let k = self.keys(start + r)
             return (k.lowerBound - first)..<(k.upperBound - first)
         }
-        Parallel.forEachRange(heads, minimumPerPart: w * n >= 4096 ? 1 : heads) { hs in
+        Parallel.forEachRange(heads, minimumPerPart: parallel && w * n >= 4096 ? 1 : heads) { hs in
             let s = gim_attention_scratch(n * w)!
             for h in hs {
                 let g = h / groupSize

@@ -156,11 +156,17 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         }
         let attention = attention(layer: l)
         if let kv {
-            precondition(b == 1, "a KV-cached step runs one sequence")
-            rope.apply(lc.qkv.pointer, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout,
-                       inverse: false, firstPosition: kv.start)
-            attention.forwardCached(qkv: lc.qkv.pointer, rows: n, keys: kv.keys, values: kv.values, start: kv.start,
-                                    ctx: lc.ctx.pointer)
+            precondition(b == 1 || kv.stride > 0, "stacked KV-cached sequences need a cache each")
+            // Sequence s's n new rows at positions kv.start..., against its own cache.
+            Parallel.forEachRange(b, minimumPerPart: b > 1 ? 1 : b) { seqs in
+                for s in seqs {
+                    let qkv = lc.qkv.pointer + s * n * c.qkvDim
+                    rope.apply(qkv, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads, layout: c.ropeLayout,
+                               inverse: false, firstPosition: kv.start)
+                    attention.forwardCached(qkv: qkv, rows: n, keys: kv.keys + s * kv.stride, values: kv.values + s * kv.stride,
+                                            start: kv.start, ctx: lc.ctx.pointer + s * n * c.attnDim, parallel: b == 1)
+                }
+            }
         } else {
         // Sequences in parallel when several are stacked (positions restart at 0 in each),
         // else the heads of the one sequence.

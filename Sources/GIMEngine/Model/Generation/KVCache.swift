@@ -49,10 +49,13 @@ public final class DecoderKVCache: KVCache, @unchecked Sendable {
 }
 
 /// Where a KV-cached block step reads and writes: one layer's K and V, and the first new position.
+/// Several stacked sequences (activation patching's runs) each have their own K and V, `stride`
+/// floats apart; 0 = one sequence.
 struct KVStep {
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
     let start: Int
+    var stride: Int = 0
 }
 
 extension DecoderModel: IncrementalDecoding {
