@@ -57,7 +57,7 @@ extension ChatTemplate {
             }
             family = .mistralInst
         } else if mistralSystemTurn {
-            // The 2024 revision of the v0.1/v0.2 (and Mixtral v0.1) template: an optional system
+            // The 2024 revision of the v0.2 (and Mixtral v0.1) template: an optional system
             // message joins the first user turn, and a space opens every [INST] and every answer.
             guard has("{{bos_token}}{%formessageinloop_messages%}"), has("{%setloop_messages=messages[1:]%}"),
                   has("{%ifloop.firstandsystem_messageisdefined%}"), has("' [INST] '+message['content']+' [/INST]'"),

@@ -44,7 +44,7 @@ public struct ChatTemplate: Sendable, Equatable {
     public let eosToken: String?
     /// Variants inside a family, read from the template text.
     let mistralSpaceAfterEOS: Bool
-    /// Mistral's 2024 template (v0.1/v0.2/Mixtral as published since): an optional system
+    /// Mistral's 2024 template (v0.2 and Mixtral v0.1 as published since): an optional system
     /// message becomes the first user turn's prefix (+ "\n\n"), ` [INST] ` and the answer each
     /// start with a space.
     let mistralSystemTurn: Bool
