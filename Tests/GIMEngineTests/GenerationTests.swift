@@ -4,28 +4,33 @@ import XCTest
 /// Generation with the KV cache against full recomputation: at every step the cached logits equal
 /// the logits of a full forward over the whole sequence (max |diff| ≤ 1e-5 relative to the largest
 /// logit), and greedy decoding gives the same tokens, on every tiny family model (sliding windows
-/// of 4 and soft-caps included) and on SmolLM2.
+/// of 4 and soft-caps included), on tiny GPT-2 and on SmolLM2.
 final class GenerationTests: XCTestCase {
     /// max |cached − full| / max(1, max |full|) over every step, and whether greedy ids agree.
     @discardableResult
     func checkKVCache(_ bundle: ModelBundle, prompt: [Int], steps: Int, label: String) throws -> Double {
-        let model = try XCTUnwrap(bundle.model as? IncrementalDecoding, label)
-        let reference = try Generator.generate(model: bundle.model, prompt: prompt,
+        try checkKVCache(bundle.model, prompt: prompt, steps: steps, label: label)
+    }
+
+    @discardableResult
+    func checkKVCache(_ full: CausalLanguageModel, prompt: [Int], steps: Int, label: String) throws -> Double {
+        let model = try XCTUnwrap(full as? IncrementalDecoding, label)
+        let reference = try Generator.generate(model: full, prompt: prompt,
                                                settings: GenerationSettings(maxTokens: steps, useKVCache: false))
-        let cached = try Generator.generate(model: bundle.model, prompt: prompt, settings: GenerationSettings(maxTokens: steps))
+        let cached = try Generator.generate(model: full, prompt: prompt, settings: GenerationSettings(maxTokens: steps))
         XCTAssertTrue(cached.usedKVCache && !reference.usedKVCache, label)
         XCTAssertEqual(cached.generatedIDs, reference.generatedIDs, "\(label): greedy tokens")
         for (a, b) in zip(cached.tokens, reference.tokens) { XCTAssertEqual(a.probability, b.probability, accuracy: 1e-5, label) }
 
         // Logits at every step: prefill the prompt, then one token at a time, against one full forward.
         let seq = reference.allIDs
-        let full = try bundle.model.forwardPass(seq, embeddings: nil)
+        let pass = try full.forwardPass(seq, embeddings: nil)
         let cache = try model.makeKVCache(capacity: seq.count)
         var worst = 0.0
         var p = prompt.count
         var logits = try model.extend(cache, with: prompt)
         while true {
-            let expected = bundle.model.logits(full, at: p - 1)
+            let expected = full.logits(pass, at: p - 1)
             let scale = max(1, Double(expected.map(abs).max()!))
             let diff = zip(logits, expected).map { Double(abs($0 - $1)) }.max()!
             worst = max(worst, diff / scale)
@@ -49,6 +54,37 @@ final class GenerationTests: XCTestCase {
                 try checkKVCache(try ModelBundle.load(path: gguf), prompt: prompt, steps: 12, label: family + " gguf")
             }
         }
+    }
+
+    /// GPT-2: learned positions added at the cache's offset, LayerNorm, biases; run to the end of
+    /// the tiny model's 64-position context (the last wpe row is used, then the context stops it),
+    /// and again with attention scaled by 1/(layer + 1).
+    func testTinyGPT2() throws {
+        let bundle = try ModelBundle.load(path: HFTinyParityTests.folder("tiny-gpt2"))
+        let gpt2 = try XCTUnwrap(bundle.model as? GPT2Model)
+        let prompt = Array(bundle.encode("the cat sat on the mat and").prefix(10))
+        XCTAssertGreaterThan(prompt.count, 3)
+        try checkKVCache(gpt2, prompt: prompt, steps: 12, label: "tiny-gpt2")
+        try checkKVCache(gpt2, prompt: prompt, steps: gpt2.contextLength - prompt.count, label: "tiny-gpt2 whole context")
+        let atEnd = try Generator.generate(model: gpt2, prompt: prompt, settings: GenerationSettings(maxTokens: 100))
+        XCTAssertEqual(atEnd.stop, .context)
+        XCTAssertEqual(atEnd.allIDs.count, gpt2.contextLength)
+        XCTAssertTrue(atEnd.usedKVCache)
+
+        var c = gpt2.config
+        c.scaleAttentionByInverseLayer = true
+        let w = gpt2.weights
+        let inverse = GPT2Model(weights: try GPT2Weights(config: c, tokenEmbedding: w.tokenEmbedding,
+                                                         positionEmbedding: w.positionEmbedding, layers: w.layers,
+                                                         outputNormWeight: w.outputNormWeight,
+                                                         outputNormBias: w.outputNormBias, output: nil))
+        try checkKVCache(inverse, prompt: prompt, steps: 12, label: "tiny-gpt2 scale_attn_by_inverse_layer_idx")
+
+        // A cache is for its own model kind and size.
+        XCTAssertThrowsError(try gpt2.makeKVCache(capacity: gpt2.contextLength + 1))
+        let cache = try gpt2.makeKVCache(capacity: 4)
+        XCTAssertThrowsError(try gpt2.extend(cache, with: [1, 2, 3, 4, 5]))
+        XCTAssertThrowsError(try gpt2.extend(cache, with: [gpt2.vocabSize]))
     }
 
     func testSmolLM2() throws {

@@ -66,7 +66,7 @@ public final class GPT2Model: CausalLanguageModel, Sendable {
     public func forward(_ tokens: [Int], embeddings: [Float]? = nil, cancellation: Cancellation? = nil) throws -> GPT2ForwardCache {
         let c = config
         try ForwardInput.validate(tokens, vocabSize: c.vocabSize, contextLength: c.contextLength)
-        let t = tokens.count, d = c.dim, f = c.ffnDim
+        let t = tokens.count, d = c.dim
         let cache = GPT2ForwardCache(config: c, tokens: tokens)
 
         // e = wte(ids): [T, D]
@@ -75,39 +75,65 @@ public final class GPT2Model: CausalLanguageModel, Sendable {
         let x0 = cache.layers[0].xIn.pointer, e = cache.embeddings.pointer, wpe = weights.positionEmbedding.pointer
         for i in 0..<t * d { x0[i] = e[i] + wpe[i] }
 
-        let xn = FloatBuffer(count: t * d)      // [T, D] a LayerNorm's output
-        let act = FloatBuffer(count: t * f)     // [T, F] gelu(fc)
-        for (l, lw) in weights.layers.enumerated() {
+        let scratch = BlockScratch(c, rows: t)
+        for l in 0..<c.layers {
             try cancellation.check()
-            let lc = cache.layers[l]
-
-            // Attention block: xMid = xIn + c_proj(attention(c_attn(ln_1(xIn))))
-            LayerNorm.forward(lc.xIn.pointer, lw.ln1Weight.pointer, lw.ln1Bias.pointer, xn.pointer,
-                              mean: lc.mean1.pointer, invStd: lc.invStd1.pointer, rows: t, dim: d, eps: c.layerNormEps)
-            Self.fillRows(lc.qkv, with: lw.bqkv, rows: t)
-            BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: 3 * d,
-                        accumulate: true)
-            attention(layer: l).forward(qkv: lc.qkv.pointer, ctx: lc.ctx.pointer, tokens: t)
-            lc.xMid.copy(from: lc.xIn)
-            Self.addRows(lc.xMid, lw.bo, rows: t)
-            BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: d, outFeatures: d,
-                        accumulate: true)
-
-            // MLP block: xOut = xMid + c_proj(gelu(c_fc(ln_2(xMid))))
-            LayerNorm.forward(lc.xMid.pointer, lw.ln2Weight.pointer, lw.ln2Bias.pointer, xn.pointer,
-                              mean: lc.mean2.pointer, invStd: lc.invStd2.pointer, rows: t, dim: d, eps: c.layerNormEps)
-            Self.fillRows(lc.fc, with: lw.bFc, rows: t)
-            BLAS.linear(xn.pointer, lw.wFc.pointer, lc.fc.pointer, rows: t, inFeatures: d, outFeatures: f, accumulate: true)
-            for i in 0..<t * f { act[i] = Activations.gelu(lc.fc[i], c.activation) }
             let next = l + 1 < c.layers ? cache.layers[l + 1].xIn : cache.xOut
-            next.copy(from: lc.xMid)
-            Self.addRows(next, lw.bProj, rows: t)
-            BLAS.linear(act.pointer, lw.wProj.pointer, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
+            blockForward(layer: l, cache.layers[l], output: next, scratch: scratch, rows: t)
         }
         LayerNorm.forward(cache.xOut.pointer, weights.outputNormWeight.pointer, weights.outputNormBias.pointer,
                           cache.hidden.pointer, mean: cache.meanOut.pointer, invStd: cache.invStdOut.pointer,
                           rows: t, dim: d, eps: c.layerNormEps)
         return cache
+    }
+
+    /// Per-row buffers a block needs but does not keep: ln outputs and gelu(fc).
+    struct BlockScratch {
+        /// [rows, D] a LayerNorm's output
+        let xn: FloatBuffer
+        /// [rows, F] gelu(fc)
+        let act: FloatBuffer
+
+        init(_ c: GPT2Config, rows: Int) {
+            xn = FloatBuffer(count: rows * c.dim)
+            act = FloatBuffer(count: rows * c.ffnDim)
+        }
+    }
+
+    /// Block `l` over `rows` rows of `lc.xIn`, keeping its activations in `lc` and writing the
+    /// residual stream after it to `output` (which may be `lc.xIn` itself: it is read only before).
+    /// With `kv` the rows are positions `kv.start…` of a sequence whose earlier keys and values are
+    /// in the KV cache: their k and v are stored there and they attend to every cached position.
+    func blockForward(layer l: Int, _ lc: GPT2LayerCache, output next: FloatBuffer, scratch: BlockScratch, rows t: Int,
+                      kv: KVStep? = nil) {
+        let c = config, d = c.dim, f = c.ffnDim, lw = weights.layers[l]
+        let xn = scratch.xn, act = scratch.act
+        // Attention block: xMid = xIn + c_proj(attention(c_attn(ln_1(xIn))))
+        LayerNorm.forward(lc.xIn.pointer, lw.ln1Weight.pointer, lw.ln1Bias.pointer, xn.pointer,
+                          mean: lc.mean1.pointer, invStd: lc.invStd1.pointer, rows: t, dim: d, eps: c.layerNormEps)
+        Self.fillRows(lc.qkv, with: lw.bqkv, rows: t)
+        BLAS.linear(xn.pointer, lw.wqkv.pointer, lc.qkv.pointer, rows: t, inFeatures: d, outFeatures: 3 * d,
+                    accumulate: true)
+        if let kv {
+            attention(layer: l).forwardCached(qkv: lc.qkv.pointer, rows: t, keys: kv.keys, values: kv.values,
+                                              start: kv.start, ctx: lc.ctx.pointer)
+        } else {
+            attention(layer: l).forward(qkv: lc.qkv.pointer, ctx: lc.ctx.pointer, tokens: t)
+        }
+        lc.xMid.copy(from: lc.xIn)
+        Self.addRows(lc.xMid, lw.bo, rows: t)
+        BLAS.linear(lc.ctx.pointer, lw.wo.pointer, lc.xMid.pointer, rows: t, inFeatures: d, outFeatures: d,
+                    accumulate: true)
+
+        // MLP block: xOut = xMid + c_proj(gelu(c_fc(ln_2(xMid))))
+        LayerNorm.forward(lc.xMid.pointer, lw.ln2Weight.pointer, lw.ln2Bias.pointer, xn.pointer,
+                          mean: lc.mean2.pointer, invStd: lc.invStd2.pointer, rows: t, dim: d, eps: c.layerNormEps)
+        Self.fillRows(lc.fc, with: lw.bFc, rows: t)
+        BLAS.linear(xn.pointer, lw.wFc.pointer, lc.fc.pointer, rows: t, inFeatures: d, outFeatures: f, accumulate: true)
+        for i in 0..<t * f { act[i] = Activations.gelu(lc.fc[i], c.activation) }
+        next.copy(from: lc.xMid)
+        Self.addRows(next, lw.bProj, rows: t)
+        BLAS.linear(act.pointer, lw.wProj.pointer, next.pointer, rows: t, inFeatures: f, outFeatures: d, accumulate: true)
     }
 
     /// Every row of y ([rows, bias.count]) set to the bias.

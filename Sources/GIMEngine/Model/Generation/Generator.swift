@@ -48,7 +48,7 @@ public struct Generation: Sendable {
     public let tokens: [GeneratedToken]
     public let stop: GenerationStop
     public let sampling: SamplingSettings
-    /// Whether the KV cache was used (false when asked not to, or when the model has none: GPT-2).
+    /// Whether the KV cache was used (false when asked not to, or when the model has no `IncrementalDecoding`).
     public let usedKVCache: Bool
     /// Seconds from the first forward to the last token (prompt prefill included).
     public let seconds: Double

@@ -12,7 +12,10 @@ extension ChatTemplate {
         self.bosToken = bosToken
         self.eosToken = eosToken
         self.mistralSpaceAfterEOS = has("message['content']+eos_token+' '")
+        let mistralSystemTurn = has("' [INST] '+system_message+'\\n\\n'+message['content']+' [/INST]'")
+        self.mistralSystemTurn = mistralSystemTurn
         self.phi3BOS = code.hasPrefix("{{bos_token}}")
+        self.phi3SkipsEmptySystem = has("message['role']=='system'andmessage['content']%}")
         var defaultSystem: String?
 
         // Features no built-in renders: refuse them by name.
@@ -51,6 +54,16 @@ extension ChatTemplate {
             guard code.hasPrefix("{{bos_token}}"), has("message['content']+eos_token"),
                   has("raise_exception('Only user and assistant roles are supported!')") else {
                 throw ChatTemplateError.unrecognized("an [INST] template other than Mistral Instruct v0.1/v0.2")
+            }
+            family = .mistralInst
+        } else if mistralSystemTurn {
+            // The 2024 revision of the v0.2 (and Mixtral v0.1) template: an optional system
+            // message joins the first user turn, and a space opens every [INST] and every answer.
+            guard has("{{bos_token}}{%formessageinloop_messages%}"), has("{%setloop_messages=messages[1:]%}"),
+                  has("{%ifloop.firstandsystem_messageisdefined%}"), has("' [INST] '+message['content']+' [/INST]'"),
+                  has("' '+message['content']+eos_token"),
+                  has("raise_exception('Only user and assistant roles are supported, with the exception of an initial optional system message!')") else {
+                throw ChatTemplateError.unrecognized("an [INST] template with a system message other than Mistral Instruct v0.1/v0.2's")
             }
             family = .mistralInst
         } else if has("'<|user|>\\n'+message['content']+'<|end|>\\n'") {

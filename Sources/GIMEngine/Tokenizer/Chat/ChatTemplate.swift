@@ -16,9 +16,10 @@ public enum ChatTemplateFamily: String, Sendable, Codable, CaseIterable {
     case gemma
     /// Gemma 3: as Gemma, a system message becomes the first user turn's prefix (+ "\n\n").
     case gemma3
-    /// Mistral Instruct v0.1/v0.2: `bos [INST] user [/INST]assistant eos`; no system role.
+    /// Mistral Instruct v0.1/v0.2: `bos [INST] user [/INST]assistant eos`, no system role; or
+    /// the 2024 revision of the same templates: `bos [INST] system\n\nuser [/INST] assistant eos`.
     case mistralInst = "mistral-inst"
-    /// Phi-3: `<|role|>\ncontent<|end|>\n`.
+    /// Phi-3 / Phi-3.5: `<|role|>\ncontent<|end|>\n` (Phi-3.5 leaves out an empty system message).
     case phi3
 
     public var displayName: String {
@@ -43,10 +44,16 @@ public struct ChatTemplate: Sendable, Equatable {
     public let eosToken: String?
     /// Variants inside a family, read from the template text.
     let mistralSpaceAfterEOS: Bool
+    /// Mistral's 2024 template (v0.2 and Mixtral v0.1 as published since): an optional system
+    /// message becomes the first user turn's prefix (+ "\n\n"), ` [INST] ` and the answer each
+    /// start with a space.
+    let mistralSystemTurn: Bool
     let phi3BOS: Bool
+    /// Phi-3.5: a system message with empty content is left out.
+    let phi3SkipsEmptySystem: Bool
 
     /// Whether a system prompt can be given (else `render` throws `systemRoleUnsupported`).
-    public var supportsSystemRole: Bool { family != .gemma && family != .mistralInst }
+    public var supportsSystemRole: Bool { family != .gemma && (family != .mistralInst || mistralSystemTurn) }
 
     /// The text of `messages` in the model's chat format, with the assistant's turn opened
     /// (transformers' `apply_chat_template(messages, add_generation_prompt=True, tokenize=False)`).
@@ -82,19 +89,27 @@ public struct ChatTemplate: Sendable, Equatable {
             }
             return out + "<start_of_turn>model\n"
         case .mistralInst:
-            try checkAlternation(messages)
+            var turns = messages[...]
+            var system: String?
+            if mistralSystemTurn, turns.first?.role == .system { system = turns.removeFirst().content }
+            try checkAlternation(Array(turns))
+            guard !turns.contains(where: { $0.role == .system }) else { throw ChatTemplateError.systemRoleUnsupported(family) }
             var out = try token(bosToken, "bos_token")
-            for m in messages {
+            let space = mistralSystemTurn ? " " : ""
+            for (i, m) in turns.enumerated() {
                 if m.role == .user {
-                    out += "[INST] \(m.content) [/INST]"
+                    let prefix = i == 0 ? system.map { $0 + "\n\n" } ?? "" : ""
+                    out += "\(space)[INST] \(prefix)\(m.content) [/INST]"
                 } else {
-                    out += m.content + (try token(eosToken, "eos_token")) + (mistralSpaceAfterEOS ? " " : "")
+                    out += space + m.content + (try token(eosToken, "eos_token")) + (mistralSpaceAfterEOS ? " " : "")
                 }
             }
             return out  // the template has no generation prompt: the text ends with [/INST]
         case .phi3:
             var out = phi3BOS ? try token(bosToken, "bos_token") : ""
-            for m in messages { out += "<|\(m.role.rawValue)|>\n\(m.content)<|end|>\n" }
+            for m in messages where !(phi3SkipsEmptySystem && m.role == .system && m.content.isEmpty) {
+                out += "<|\(m.role.rawValue)|>\n\(m.content)<|end|>\n"
+            }
             return out + "<|assistant|>\n"
         }
     }
