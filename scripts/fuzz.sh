@@ -24,6 +24,9 @@ declare -A max_len=([gguf]=200000 [tokenizer]=200000 [safetensors]=200000 [confi
 # first input (and report at exit), so it is off there; crashes and memory errors are still caught.
 declare -A asan=([theme]="detect_leaks=0")
 
+# LeakSanitizer's suppressions (each with its reason) are the sanitizer script's.
+export LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp print_suppressions=0 ${LSAN_OPTIONS:-}"
+
 scratch="${GIM_FUZZ_SCRATCH:-.build-fuzz}"
 for t in "${targets[@]}"; do
   [[ -n "${max_len[$t]:-}" ]] || { echo "unknown fuzz target '$t' (targets: ${all[*]})" >&2; exit 2; }
