@@ -19,15 +19,19 @@ struct Bench: ParsableCommand {
     var comparePytorch = false
     @Option(name: .long, parsing: .unconditional, help: "Longest prompt given to PyTorch with --compare-pytorch: its reference keeps every layer's T × T attention for autograd (~14 GB at 2048 tokens on SmolLM2, 4x that at 4096).")
     var pytorchMaxTokens = 2048
-    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients row: path points (0 = skip the row).") var igSteps = AttributionMethod.defaultSteps
+    @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients row: path points (0 = skip the row). Default: \(AttributionMethod.defaultSteps) for models under \(Bench.igDefaultParameterLimit / 1_000_000_000)B parameters, else the row is skipped (it costs tens of backwards and would double a big model's run).")
+    var igSteps: Int?
     @Option(name: .long, parsing: .unconditional, help: "Integrated Gradients row: prompt length in tokens.") var igTokens = 32
     @Option(name: .long, help: "Python with torch and gguf for --compare-pytorch (default: $GIM_PYTHON, else .venv/bin/python of the repository as scripts/bench/setup-pytorch.sh creates it, else python3).")
     var python: String?
 
+    /// Models with fewer parameters get the Integrated Gradients row by default.
+    static let igDefaultParameterLimit = 1_000_000_000
+
     func validate() throws {
         guard (3...100).contains(runs) else { throw ValidationError("--runs must be between 3 and 100") }
         guard pytorchMaxTokens > 0 else { throw ValidationError("--pytorch-max-tokens must be positive") }
-        guard (0...AttributionMethod.stepsRange.upperBound).contains(igSteps) else {
+        if let igSteps, !(0...AttributionMethod.stepsRange.upperBound).contains(igSteps) {
             throw ValidationError("--ig-steps must be in 0...\(AttributionMethod.stepsRange.upperBound)")
         }
         guard igTokens > 0 else { throw ValidationError("--ig-tokens must be positive") }
@@ -71,6 +75,9 @@ struct Bench: ParsableCommand {
         let integrated_gradients: Timing; let gim_backward: Timing
         /// IG time / GIM backward time (medians): how many backwards IG costs.
         let backward_ratio: Double
+        /// The same ratio in process CPU time (mean per run, all threads): steadier than wall time
+        /// when other processes share the CPUs, since time spent waiting for a CPU is not counted.
+        let cpu_ratio: Double
     }
     struct PyTorchTiming: Codable { let median_ms: Double; let min_ms: Double }
     struct PyTorchRow: Codable { let forward: PyTorchTiming; let explain: PyTorchTiming; let explain_param_grads: PyTorchTiming }
@@ -84,14 +91,28 @@ struct Bench: ParsableCommand {
 
     /// Runs `body` once to warm up, then `runs` times; returns (median, min) in milliseconds.
     func time(_ body: () throws -> Void) rethrows -> (Double, Double) {
+        let t = try timeWithCPU(body)
+        return (t.0, t.1)
+    }
+
+    /// Median and min wall ms of `runs` runs after a warm-up, and their mean process CPU ms.
+    func timeWithCPU(_ body: () throws -> Void) rethrows -> (Double, Double, cpu: Double) {
         try body()
         var samples: [Double] = []
+        let cpuStart = Self.processCPUMilliseconds()
         for _ in 0..<runs {
             let start = DispatchTime.now()
             try body()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
         }
-        return (Statistics.median(samples), samples.min()!)
+        return (Statistics.median(samples), samples.min()!, (Self.processCPUMilliseconds() - cpuStart) / Double(runs))
+    }
+
+    /// CPU time of this process so far, every thread, in ms.
+    static func processCPUMilliseconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) * 1e3 + Double(t.tv_nsec) / 1e6
     }
 
     func timing(_ t: (Double, Double), flop: Double?) -> Timing {
@@ -186,8 +207,8 @@ struct Bench: ParsableCommand {
         let me = FileManager.default.isExecutableFile(atPath: exe) ? exe : CommandLine.arguments[0]
         var failed: [String] = []
         for path in paths {
-            var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs),
-                        "--ig-steps", String(igSteps), "--ig-tokens", String(igTokens)]
+            var args = ["bench", "--model", path, "--lengths", lengths, "--runs", String(runs), "--ig-tokens", String(igTokens)]
+            if let igSteps { args += ["--ig-steps", String(igSteps)] }
             if json { args.append("--json") }
             if comparePytorch { args += ["--compare-pytorch", "--pytorch-max-tokens", String(pytorchMaxTokens)] }
             if let python { args += ["--python", python] }
@@ -284,6 +305,7 @@ struct Bench: ParsableCommand {
             }
         }
         var igRow: IGRow?
+        let igSteps = self.igSteps ?? (model.parameterCount < Self.igDefaultParameterLimit ? AttributionMethod.defaultSteps : 0)
         if igSteps > 0 {
             guard igTokens <= min(allIDs.count, model.contextLength) else {
                 throw ValidationError("--ig-tokens \(igTokens) exceeds the benchmark text")
@@ -291,13 +313,17 @@ struct Bench: ParsableCommand {
             let session = try ExplainSession(model: bundle.model, tokenIDs: Array(allIDs.prefix(igTokens)))
             var method = AttributionMethod.integratedGradients
             method.steps = igSteps
-            let ig = try time { _ = try session.attribute(method: method, targetTokenID: 11, baselineTokenID: baseline) }
-            let gimB = try time { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .gim) }
-            igRow = IGRow(tokens: igTokens, steps: igSteps, integrated_gradients: timing(ig, flop: nil),
-                          gim_backward: timing(gimB, flop: nil), backward_ratio: ig.0 / gimB.0)
+            let ig = try timeWithCPU { _ = try session.attribute(method: method, targetTokenID: 11, baselineTokenID: baseline) }
+            let gimB = try timeWithCPU { _ = try session.attribute(targetTokenID: 11, baselineTokenID: baseline, settings: .gim) }
+            // Each path point is a forward (no logits: the seed is the head's row) and a backward.
+            let pointFLOPs = model.forwardFLOPs(tokens: igTokens) - model.forwardFLOPs(tokens: 0) + model.backwardFLOPs(tokens: igTokens)
+            igRow = IGRow(tokens: igTokens, steps: igSteps, integrated_gradients: timing((ig.0, ig.1), flop: Double(igSteps) * pointFLOPs),
+                          gim_backward: timing((gimB.0, gimB.1), flop: model.backwardFLOPs(tokens: igTokens)), backward_ratio: ig.0 / gimB.0,
+                          cpu_ratio: ig.cpu / gimB.cpu)
             if !json {
-                print(String(format: "\nIntegrated Gradients, %d steps on %d tokens (batched): %.1f ms (min %.1f) = %.1f GIM backwards (%.1f ms)",
-                             igSteps, igTokens, ig.0, ig.1, ig.0 / gimB.0, gimB.0))
+                print(String(format: "\nIntegrated Gradients, %d steps on %d tokens (batched): %.1f ms (min %.1f) = %.1f GIM backwards (%.1f ms); in CPU time %.1f; %.1f GFLOP/s vs the backward's %.1f",
+                             igSteps, igTokens, ig.0, ig.1, ig.0 / gimB.0, gimB.0, ig.cpu / gimB.cpu,
+                             igRow!.integrated_gradients.gflops ?? 0, igRow!.gim_backward.gflops ?? 0))
             }
         }
         // The peak RSS is read before the rooflines' buffers (2 GiB for the memcpy) are allocated.

@@ -62,6 +62,8 @@ extension Evaluate {
         let attributions: [Float]
         let metrics: [String: Double?]
         let comprehensiveness_drops: [Double]
+        /// f(x), then f(top k replaced) for each k: the raw target logit, defined on every prompt.
+        let comprehensiveness_curve: [Double]
         let sufficiency_drops: [Double]
         let ms: Double
     }
@@ -128,7 +130,8 @@ extension Evaluate {
                     byMethod[r.method.name] = MethodPromptJSON(
                         attributions: r.attribution.values,
                         metrics: Dictionary(uniqueKeysWithValues: Metric.allCases.map { ($0.key, $0.value(r)) }),
-                        comprehensiveness_drops: r.paper.comprehensivenessDrops, sufficiency_drops: r.paper.sufficiencyDrops,
+                        comprehensiveness_drops: r.paper.comprehensivenessDrops,
+                        comprehensiveness_curve: r.paper.comprehensivenessCurve, sufficiency_drops: r.paper.sufficiencyDrops,
                         ms: r.attribution.seconds * 1000)
                 }
                 return MethodsPromptRow(index: i, prompt: p.prompt, category: p.category, expected_target: p.target,

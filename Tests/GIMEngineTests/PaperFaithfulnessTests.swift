@@ -26,6 +26,8 @@ final class PaperFaithfulnessTests: XCTestCase {
         // Drops after replacing the top 1…5: 3, 5, 5.5, 5.75, 4.75 → mean 4.8.
         XCTAssertEqual(s.comprehensivenessDrops, [3, 5, 5.5, 5.75, 4.75].map { Double($0) })
         XCTAssertEqual(s.comprehensivenessLogits, 4.8, accuracy: 1e-9)
+        // The raw-logit curve: f(x) = 4.75, then the logit left after each replacement.
+        XCTAssertEqual(s.comprehensivenessCurve, [4.75, 1.75, -0.25, -0.75, -1, 0])
         XCTAssertEqual(s.comprehensiveness!, 4.8 / 4.75, accuracy: 1e-9)
         // Sufficiency replaces the bottom 2 (tokens 4, 1: 0.25 − 1 → drop −0.75), then the bottom 4
         // (0.5 + 0.25 − 1 + 2 = 1.75) four times → mean (−0.75 + 4·1.75)/5 = 1.25.
@@ -50,6 +52,10 @@ final class PaperFaithfulnessTests: XCTestCase {
         XCTAssertNil(s.comprehensiveness)
         XCTAssertNil(s.sufficiency)
         XCTAssertTrue(s.comprehensivenessLogits.isFinite && s.sufficiencyLogits.isFinite)
+        // The raw-logit curve is still defined (what the explorer draws when the ratios are not).
+        XCTAssertEqual(s.comprehensivenessCurve.count, 4)
+        XCTAssertEqual(s.comprehensivenessCurve[0], -2.5, accuracy: 1e-6)
+        XCTAssertTrue(s.comprehensivenessCurve.allSatisfy(\.isFinite))
     }
 
     /// Shares the evaluator's memo: the curves' masks are not run twice.

@@ -106,6 +106,31 @@ final class FaithfulnessTests: XCTestCase {
         XCTAssertFalse(small.lines.contains { $0.contains("deletion curves") })
     }
 
+    /// Δ ≤ 1 on every pane: no normalised curve, so the plot draws the raw target logit as the
+    /// top tokens are replaced (the paper's comprehensiveness curve) instead of a blank box.
+    func testRawLogitCurvesWhenTheNormalisedOnesAreUndefined() {
+        func undefined(_ curve: [Double]) -> PaneFaithfulness {
+            var f = Self.figures(nil, nil, nil)
+            f.comprehensivenessCurve = curve
+            return f
+        }
+        var s = reduce(Fixture.ready(), .faithfulnessFinished(FaithfulnessReport(
+            requestID: 1, gim: undefined([3.5, 1.0, -0.5, -1.2]), plain: undefined([3.5, 3.1, 2.0, -1.2]),
+            random: Self.figures(nil, nil, nil)))).0
+        s.showPlot = true
+        let frame = render(s, width: 100, height: 24)
+        XCTAssertTrue(frame.lines.contains { $0.contains("target logit vs top tokens replaced") }, frame.lines.joined(separator: "\n"))
+        XCTAssertFalse(frame.lines.contains { $0.contains("curves undefined") })
+        XCTAssertTrue(frame.lines.contains { $0.contains("3.50┤") } && frame.lines.contains { $0.contains("−1.20┤") })
+        XCTAssertTrue(frame.lines.contains { $0.contains("3 replaced") })
+        XCTAssertTrue(frame.lines.contains { $0.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) } })
+        // Without the raw curves either (e.g. an older report), the box says why it is empty.
+        s = reduce(Fixture.ready(), .faithfulnessFinished(FaithfulnessReport(
+            requestID: 1, gim: Self.figures(nil, nil, nil), plain: Self.figures(nil, nil, nil), random: nil))).0
+        s.showPlot = true
+        XCTAssertTrue(render(s, width: 100, height: 24).lines.contains { $0.contains("curves undefined: Δ 0.42 ≤ 1") })
+    }
+
     // MARK: Worker on the real model
 
     func testFaithfulnessArrivesAfterTheAttribution() throws {

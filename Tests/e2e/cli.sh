@@ -132,6 +132,9 @@ for p in d['prompts']:
     for name, m in p['methods'].items():
         assert m['metrics']['comprehensiveness_logits'] is not None and m['metrics']['sufficiency_logits'] is not None, name
         assert len(m['comprehensiveness_drops']) == len(p['comprehensiveness_counts']) == min(50, p['token_count'])
+        c = m['comprehensiveness_curve']
+        assert len(c) == len(m['comprehensiveness_drops']) + 1 and abs(c[0] - p['target_logit']) < 1e-4, name
+        assert all(abs(c[0] - f - dr) < 1e-4 for f, dr in zip(c[1:], m['comprehensiveness_drops'])), name
 s = d['summary']
 assert s['occlusion']['comprehensiveness_logits']['mean'] > s['random']['comprehensiveness_logits']['mean'], s"
 check "error: malformed prompt set" expect_error badjsonl "bad.jsonl:2" "$gim" evaluate --model "$model" --prompts "$tmp/bad.jsonl"

@@ -38,6 +38,11 @@ public struct PaperFaithfulness: Sendable, Codable, Equatable {
     /// The paper's largest comprehensiveness step.
     public static let maximumComprehensivenessTokens = 50
 
+    /// The raw-logit comprehensiveness curve: f(x), then f(top k replaced) for k = 1…K (K + 1
+    /// values, the first at k = 0). Defined on every prompt, also where f(x) ≤ 0 leaves the
+    /// normalised figures undefined: the curve to draw then.
+    public var comprehensivenessCurve: [Double] { [targetLogit] + comprehensivenessDrops.map { targetLogit - $0 } }
+
     /// Means in logits (always defined).
     public var comprehensivenessLogits: Double { Self.mean(comprehensivenessDrops) }
     public var sufficiencyLogits: Double { Self.mean(sufficiencyDrops) }

@@ -74,14 +74,14 @@ extension Renderer {
     static let plotMinimumHeight = 8
 
     /// A box over the panes with the GIM, plain and random deletion curves: the share of the effect
-    /// still present (1 → 0) against the share of tokens removed, drawn in braille dots.
+    /// still present (1 → 0) against the share of tokens removed, drawn in braille dots. When no
+    /// pane's normalised curve is defined (replacing every token moves the logit by Δ ≤ 1), the
+    /// raw-logit comprehensiveness curves instead: the target logit itself as the top 1, 2, … tokens
+    /// are replaced, on an axis from the lowest to the highest logit seen.
     mutating func deletionPlot(_ area: Rect) {
         let w = min(area.width - 2, 72), h = min(area.height, 14)
         guard w >= Self.plotMinimumWidth, h >= Self.plotMinimumHeight else { return }
         let box = Rect(x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h)
-        frame.fill(box, role: .text)
-        frame.box(box, title: "deletion curves · effect left vs tokens removed · p hides", role: .accent)
-        let inner = box.inset(1)
         let report = state.faithfulness
         // One curve per pane (in the panes' order of priority), then the random floor.
         let paneRoles: [Role] = [.accent, .text, .warning, .key]
@@ -90,31 +90,46 @@ extension Renderer {
             (Self.curveName(m), report?.figures(for: m, at: i), paneRoles[i % paneRoles.count], "●")
         }
         curves.append(("random", report?.random, .dim, "●"))
+        let normalisedUndefined = curves.allSatisfy { $0.figures?.deletionCurve == nil }
+        let raw = normalisedUndefined && curves.contains { $0.figures?.comprehensivenessCurve != nil }
+        frame.fill(box, role: .text)
+        frame.box(box, title: raw ? "target logit vs top tokens replaced (Δ too small to normalise) · p hides"
+                                  : "deletion curves · effect left vs tokens removed · p hides", role: .accent)
+        let inner = box.inset(1)
         // Legend on the last inner row.
         var x = inner.x + 1
         for c in curves {
-            let status = c.figures == nil ? (report?.failure != nil ? " failed" : " …")
-                : (c.figures?.deletionCurve == nil ? " undefined" : "")
+            let defined = raw ? c.figures?.comprehensivenessCurve != nil : c.figures?.deletionCurve != nil
+            if raw && c.name == "random" && !defined { continue }  // the floor has no paper curve
+            let status = c.figures == nil ? (report?.failure != nil ? " failed" : " …") : (defined ? "" : " undefined")
             x = frame.put(c.glyph, x: x, y: inner.maxY - 1, role: c.role, limit: inner.maxX)
             x = frame.put(" \(c.name)\(status)  ", x: x, y: inner.maxY - 1, role: .dim, limit: inner.maxX)
         }
-        // Axes: "1┤" top, "0┤" bottom, the x axis below.
-        let plotX = inner.x + 2, plotWidth = inner.width - 3
+        // The raw curves' y range: every curve's lowest and highest logit (1 logit at least).
+        let rawValues = curves.compactMap { $0.figures?.comprehensivenessCurve }.joined()
+        var low = rawValues.min() ?? 0, high = rawValues.max() ?? 1
+        if high - low < 1 { (low, high) = ((low + high) / 2 - 0.5, (low + high) / 2 + 0.5) }
+        // Axes: top and bottom labels ("1┤"/"0┤", or the logits), the x axis below.
+        let labels = raw ? [Self.number(high), Self.number(low)] : ["1", "0"]
+        let labelWidth = labels.map(TextWidth.of).max()!
+        let plotX = inner.x + labelWidth + 1, plotWidth = inner.width - labelWidth - 2
         let plotTop = inner.y, plotHeight = inner.height - 2
         guard plotWidth >= 4, plotHeight >= 2 else { return }
         for row in 0..<plotHeight {
-            let label = row == 0 ? "1" : (row == plotHeight - 1 ? "0" : " ")
-            frame.put(label + "┤", x: inner.x, y: plotTop + row, role: .dim)
+            let label = row == 0 ? labels[0] : (row == plotHeight - 1 ? labels[1] : "")
+            let padded = String(repeating: " ", count: labelWidth - TextWidth.of(label)) + label
+            frame.put(padded + "┤", x: inner.x, y: plotTop + row, role: .dim)
         }
         let axisY = plotTop + plotHeight
-        frame.put(" └" + String(repeating: "─", count: plotWidth), x: inner.x, y: axisY, role: .dim, limit: inner.maxX)
-        let right = "100% removed"
+        frame.put(String(repeating: " ", count: labelWidth) + "└" + String(repeating: "─", count: plotWidth),
+                  x: inner.x, y: axisY, role: .dim, limit: inner.maxX)
+        let longest = curves.compactMap { $0.figures?.comprehensivenessCurve?.count }.max() ?? 1
+        let right = raw ? "\(longest - 1) replaced" : "100% removed"
         frame.put("0", x: plotX, y: axisY, role: .dim)
         if plotWidth > TextWidth.of(right) + 2 {
             frame.put(right, x: plotX + plotWidth - TextWidth.of(right), y: axisY, role: .dim)
         }
-        if let reason = curves.compactMap({ $0.figures?.areasUndefinedReason }).first,
-           curves.allSatisfy({ $0.figures?.deletionCurve == nil }) {
+        if normalisedUndefined && !raw, let reason = curves.compactMap({ $0.figures?.areasUndefinedReason }).first {
             let text = Layout.fit("curves undefined: \(reason)", width: plotWidth - 2)
             frame.put(text, x: plotX + max(0, (plotWidth - TextWidth.of(text)) / 2), y: plotTop + plotHeight / 2, role: .dim)
             return
@@ -125,7 +140,18 @@ extension Renderer {
         var roles = [[Role?]](repeating: [Role?](repeating: nil, count: plotWidth), count: plotHeight)
         let bits: [[UInt8]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
         for c in curves {
-            guard let f = c.figures, let ys = Self.sample(f, count: dotsWide) else { continue }
+            guard let f = c.figures else { continue }
+            // y in 0…1 at each dot column: the normalised curve, or the raw logits scaled to the axis.
+            let sampled: [Double]?
+            if raw {
+                sampled = f.comprehensivenessCurve.flatMap { y in
+                    Self.sample(y, at: y.indices.map { Double($0) / Double(max(1, longest - 1)) }, count: dotsWide,
+                                upTo: Double(y.count - 1) / Double(max(1, longest - 1)))
+                }.map { $0.map { ($0 - low) / (high - low) } }
+            } else {
+                sampled = Self.sample(f, count: dotsWide)
+            }
+            guard let ys = sampled else { continue }
             var previous: Int?
             for (dx, y) in ys.enumerated() {
                 let dy = Int(((1 - min(max(y, 0), 1)) * Double(dotsHigh - 1)).rounded())
@@ -157,10 +183,17 @@ extension Renderer {
 
     /// The deletion curve linearly interpolated at `count` evenly spaced fractions 0…1.
     static func sample(_ f: PaneFaithfulness, count: Int) -> [Double]? {
-        guard let y = f.deletionCurve, !y.isEmpty, y.count == f.deletionFractions.count, count > 1 else { return nil }
-        let x = f.deletionFractions
-        return (0..<count).map { j in
+        guard let y = f.deletionCurve, y.count == f.deletionFractions.count else { return nil }
+        return sample(y, at: f.deletionFractions, count: count, upTo: 1)
+    }
+
+    /// y (at increasing x in 0…1) linearly interpolated at `count` evenly spaced x from 0 to 1,
+    /// stopping after `upTo` (a curve shorter than the axis ends where its data ends).
+    static func sample(_ y: [Double], at x: [Double], count: Int, upTo end: Double) -> [Double]? {
+        guard !y.isEmpty, y.count == x.count, count > 1 else { return nil }
+        return (0..<count).compactMap { j -> Double? in
             let v = Double(j) / Double(count - 1)
+            guard v <= end + 1e-9 else { return nil }
             var i = 1
             while i < x.count - 1 && x[i] < v { i += 1 }
             guard x.count > 1, x[i] > x[i - 1] else { return y[0] }

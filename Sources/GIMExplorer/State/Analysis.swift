@@ -210,6 +210,10 @@ public struct PaneFaithfulness: Equatable, Sendable {
     public var sufficiency: Double?
     public var comprehensivenessLogits: Double?
     public var sufficiencyLogits: Double?
+    /// The raw target logit f(x), then after replacing the top 1…K tokens by the baseline
+    /// (`PaperFaithfulness.comprehensivenessCurve`): defined on every prompt, drawn when the
+    /// normalised deletion curve is not.
+    public var comprehensivenessCurve: [Double]?
 
     public init(deletionArea: Double?, insertionArea: Double?, spearman: Double?, areasUndefinedReason: String? = nil,
                 spearmanUndefinedReason: String? = nil, deletionFractions: [Double] = [], deletionCurve: [Double]? = nil,
@@ -235,6 +239,7 @@ public struct PaneFaithfulness: Equatable, Sendable {
         sufficiency = paper?.sufficiency
         comprehensivenessLogits = paper?.comprehensivenessLogits
         sufficiencyLogits = paper?.sufficiencyLogits
+        comprehensivenessCurve = paper?.comprehensivenessCurve
     }
 
     /// The figures of an engine score.
