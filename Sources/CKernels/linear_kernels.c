@@ -248,28 +248,34 @@ static AVX512 void decode_chunk_blocks(const unsigned char *src, long values, fl
     gim_decode_blocks(enc->type, src, values / enc->block_values, dst);
 }
 
-// The reduction is decoded DECODE_CHUNK values at a time into rows DECODE_LD floats apart: a tile's
-// ≤ 24 rows × 256 values (24 KB) stay in L1 while the tile passes over them, and the padded
-// stride (17 cache lines) puts the rows in different L1 sets. Decoding a tile's whole rows
-// instead (24 × in floats, in = 8192: 768 KB) read each broadcast from L2, and at strides that
-// are multiples of 4 KB every row fell into one 8-way L1 set: the 1B model's forward at 8 tokens
-// took longer than its backward and than its forward at 32 tokens.
-enum { DECODE_CHUNK = 256, DECODE_LD = DECODE_CHUNK + 16 };
+// A tile's rows are decoded into a buffer whose rows are DECODE_PAD floats longer than the values
+// they hold: at strides that are multiples of 4 KB (in = 1024, 2048, 8192 …) every row of a tile
+// fell into one 8-way L1 set and each broadcast came from L2 (the 1B model's forward at 8 tokens
+// took longer than its backward and than its forward at 32 tokens). A tile decodes its whole rows
+// when they fit DECODE_BYTES (a share of L2 that leaves room for the transposed activations);
+// longer rows are decoded DECODE_CHUNK values at a time (24 rows × 8192 values would be 768 KB).
+// The chunking changes no bit: later chunks resume the sums in y (TILE_RESUME).
+enum { DECODE_PAD = 16, DECODE_BYTES = 256 * 1024, DECODE_CHUNK = 1024 };
+
+static inline long decode_chunk(long nr, long in) {
+    return nr * (in + DECODE_PAD) * (long)sizeof(float) <= DECODE_BYTES ? in : DECODE_CHUNK;
+}
 
 // y[:, n] (+)= x · W[n, :]ᵀ for n in [n_begin, n_end), W's rows in `enc` (row_bytes apart).
 static AVX512 void decoded_product(const float *xt, long mp, long rows, const unsigned char *wq, long row_bytes,
                                    Encoding enc, long in, float *y, long ldy, long n_begin, long n_end,
                                    int accumulate) {
     const long nr = tile_height(mp);
-    float *dec = reserve(&decoded_buffer, nr * DECODE_LD);
+    const long chunk = decode_chunk(nr, in), ld = chunk + DECODE_PAD;
+    float *dec = reserve(&decoded_buffer, nr * ld);
     for (long n = n_begin; n < n_end; n += nr) {
         const long count = n_end - n < nr ? n_end - n : nr;
-        for (long k0 = 0; k0 < in; k0 += DECODE_CHUNK) {
-            const long depth = in - k0 < DECODE_CHUNK ? in - k0 : DECODE_CHUNK;
+        for (long k0 = 0; k0 < in; k0 += chunk) {
+            const long depth = in - k0 < chunk ? in - k0 : chunk;
             const unsigned char *src = wq + n * row_bytes + k0 / enc.block_values * enc.block_bytes;
-            for (long r = 0; r < count; r++) enc.decode(src + r * row_bytes, depth, dec + r * DECODE_LD, &enc);
+            for (long r = 0; r < count; r++) enc.decode(src + r * row_bytes, depth, dec + r * ld, &enc);
             // Later chunks resume the first one's sums in y: bit for bit one pass over the depth.
-            tile_rows(xt + k0 * mp, mp, rows, dec, DECODE_LD, depth, y + n, ldy, count,
+            tile_rows(xt + k0 * mp, mp, rows, dec, ld, depth, y + n, ldy, count,
                       k0 > 0 ? TILE_RESUME : accumulate ? TILE_ADD : TILE_STORE);
         }
     }
@@ -304,7 +310,7 @@ AVX512 int gim_linear_forward_blocks(const float *x, long ldx, const void *w, in
                                      long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
                                      int accumulate) {
     if (!gim_kernels_available() || rows <= 0 || n_end <= n_begin || in % block_values != 0 ||
-        DECODE_CHUNK % block_values != 0) return 0;
+        DECODE_CHUNK % block_values != 0) return 0;  // (a chunk is a whole number of blocks)
     float probe;
     // Only the encodings gim_decode_blocks handles (decoding zero blocks tells without writing).
     if (!gim_decode_blocks(ggml_type, w, 0, &probe)) return 0;
