@@ -230,7 +230,7 @@ static AVX512 void decode_q8_0_rows(const unsigned char *w, long in, long count,
 
 static _Thread_local Buffer decoded_buffer;
 
-// How one encoding is read: `decode(src, values, dst, type)` writes `values` consecutive values of
+// How one encoding is read: `decode(src, values, dst, enc)` writes `values` consecutive values of
 // one row (a whole number of blocks, starting at a block boundary) as Float32.
 typedef struct Encoding Encoding;
 typedef void (*decode_chunk_fn)(const unsigned char *src, long values, float *dst, const Encoding *enc);
