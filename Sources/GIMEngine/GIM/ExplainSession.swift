@@ -61,12 +61,8 @@ public final class ExplainSession {
     public func attribute(targetTokenID: Int? = nil, targetPosition: Int = -1, foilTokenID: Int? = nil,
                           baselineTokenID: Int, settings: GIMSettings, cancellation: Cancellation? = nil) throws -> Attribution {
         try settings.validate()
-        let p = try resolvePosition(targetPosition)
-        let logits = try logits(at: p)
-        let target = targetTokenID ?? Self.argmax(logits)
-        try checkToken(target, "target token id")
-        try checkToken(baselineTokenID, "baseline token id")
-        if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
+        let (p, logits, target) = try resolveTarget(targetTokenID, position: targetPosition, foil: foilTokenID,
+                                                    baseline: baselineTokenID)
 
         let start = DispatchTime.now()
         BackwardSeed.fill(seed, model: model, pass: cache, position: p, target: target, foil: foilTokenID)
@@ -97,12 +93,8 @@ public final class ExplainSession {
             return out
         }
         for s in settings { try s.validate() }
-        let p = try resolvePosition(targetPosition)
-        let logits = try logits(at: p)
-        let target = targetTokenID ?? Self.argmax(logits)
-        try checkToken(target, "target token id")
-        try checkToken(baselineTokenID, "baseline token id")
-        if let foilTokenID { try checkToken(foilTokenID, "foil token id") }
+        let (p, logits, target) = try resolveTarget(targetTokenID, position: targetPosition, foil: foilTokenID,
+                                                    baseline: baselineTokenID)
 
         while extraBackwards.count < settings.count - 1 {
             extraBackwards.append(DecoderBackward(model: first.model, length: cache.length))
@@ -116,6 +108,18 @@ public final class ExplainSession {
             attribution(grad, position: p, target: target, foil: foilTokenID, baseline: baselineTokenID, settings: s,
                         logits: logits, seconds: share)
         }
+    }
+
+    /// The position, its logits and the target token (the argmax when nil), with every token id checked.
+    private func resolveTarget(_ targetTokenID: Int?, position: Int, foil: Int?,
+                               baseline: Int) throws -> (position: Int, logits: [Float], target: Int) {
+        let p = try resolvePosition(position)
+        let logits = try logits(at: p)
+        let target = targetTokenID ?? Self.argmax(logits)
+        try checkToken(target, "target token id")
+        try checkToken(baseline, "baseline token id")
+        if let foil { try checkToken(foil, "foil token id") }
+        return (p, logits, target)
     }
 
     /// Gradient × input of a backward's gradient at the embeddings, as an `Attribution`.
