@@ -74,7 +74,10 @@ final class CheckpointedForwardTests: XCTestCase {
     override func tearDown() { DecoderModel.keptActivationBudget = 1 << 30 }
 
     func testCheckpointedPassEqualsKeptPass() throws {
-        for family in ["gemma2", "qwen3", "phi3"] {
+        // Post-norms (gemma2, gemma3), q/k norms (qwen3, gemma3), q/k/v biases (qwen2), fused
+        // projections (phi3), the plain Llama block (llama3): the checkpoint (input and residual
+        // after attention) gives back every activation the backward reads.
+        for family in ["gemma2", "qwen3", "phi3", "gemma3", "qwen2", "llama3"] {
             let folder = StripedAttentionTests.folder(family)
             guard FileManager.default.fileExists(atPath: folder) else { throw XCTSkip("family fixtures missing") }
             let model = try ModelBundle.load(path: folder).model
@@ -84,7 +87,9 @@ final class CheckpointedForwardTests: XCTestCase {
                 let gim = try session.attribute(targetTokenID: 9, baselineTokenID: 0, settings: .gim).values
                 let plain = try session.attribute(targetTokenID: 9, targetPosition: -5, baselineTokenID: 0, settings: .plain).values
                 let cache = session.cache as! DecoderForwardCache
-                return (try session.logits(at: 39), gim, plain, cache.componentOutput(.attentionOutput(layer: 1)), cache.checkpointed)
+                let components = [GradientSite.attentionOutput(layer: 1), .headOutputs(layer: 0), .blockOutput(layer: 1), .blockInput(layer: 1)]
+                    .flatMap { cache.componentOutput($0) ?? [] }
+                return (try session.logits(at: 39), gim, plain, components, cache.checkpointed)
             }
             DecoderModel.keptActivationBudget = 1 << 30
             let kept = try run()
@@ -95,7 +100,8 @@ final class CheckpointedForwardTests: XCTestCase {
             XCTAssertEqual(kept.0, checkpointed.0, "\(family) logits")
             XCTAssertEqual(kept.1, checkpointed.1, "\(family) GIM attributions")
             XCTAssertEqual(kept.2, checkpointed.2, "\(family) plain attributions")
-            XCTAssertEqual(kept.3, checkpointed.3, "\(family) attention output")
+            XCTAssertEqual(kept.3, checkpointed.3, "\(family) attention, head and MLP outputs")
+            XCTAssertFalse(kept.3?.isEmpty ?? true)
         }
     }
 

@@ -22,8 +22,8 @@ public final class DecoderBackward: BackwardPass {
     let attentionScratch: AttentionBackwardScratch
     /// [T, D] gradient at the input of a post-norm (`postNorms` only).
     let dPostNorm: FloatBuffer?
-    /// One layer's activations recomputed for a checkpointed forward pass (made on first use).
-    private var work: DecoderLayerCache?
+    /// Recomputes the layers of a checkpointed forward pass (made on first use).
+    private var replay: CheckpointReplay?
 
     /// Stacked sequences (see `DecoderForwardCache.sequences`): the attention and RoPE run per
     /// sequence of t/sequences rows, everything else over all rows at once.
@@ -87,6 +87,7 @@ public final class DecoderBackward: BackwardPass {
         // Causality: position i only influences positions ≥ i, so a seed on rows < r only needs rows < r
         // (one sequence; stacked sequences run every row).
         let r = sequences > 1 ? t : min(rows ?? t, t)
+        replay?.forget()
         dx.zero()
         // hidden = output_norm(xOut)
         RMSNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNorm.pointer, invRms: cache.invRmsOut.pointer,
@@ -155,13 +156,12 @@ public final class DecoderBackward: BackwardPass {
         return dx
     }
 
-    /// Layer l's activations: kept by the forward, or recomputed from its input into `work`.
+    /// Layer l's activations: kept by the forward, or recomputed from the checkpoints (`replay`,
+    /// made on first use).
     private func layer(_ l: Int, of cache: DecoderForwardCache) -> DecoderLayerCache {
-        guard cache.checkpointed, let recompute = cache.recompute else { return cache.layers[l] }
-        if work == nil { work = DecoderLayerCache(model.config, rows: t) }
-        work!.xIn.copy(from: cache.layerInputs[l])
-        recompute(l, work!)
-        return work!
+        guard cache.checkpointed else { return cache.layers[l] }
+        if replay == nil { replay = CheckpointReplay(model: model, rows: t) }
+        return replay!.layer(l, of: cache)
     }
 
     /// The gradient at a post-norm's input from the gradient `dy` at its output (rows < r), or

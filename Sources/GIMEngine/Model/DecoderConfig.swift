@@ -172,7 +172,7 @@ extension DecoderConfig {
     public func activationBytes(tokens t: Int) -> Int {
         let c = self
         let perRowKept = keptBytes(tokens: t) > DecoderModel.keptActivationBudget
-            ? c.layers * c.dim + 2 * layerFloatsPerRow + c.dim                // inputs, the forward's and the backward's work, its output
+            ? c.layers * LayerCheckpoint.floatsPerRow(c) + c.dim + 2 * layerFloatsPerRow  // checkpoints, layer 0's input, the replay's two layers
             : c.layers * layerFloatsPerRow
         let kept = perRowKept + 3 * c.dim + 1                                 // + e, xOut, hidden
         let backward = 2 * c.dim + 3 * c.ffnDim + c.attnDim + c.qkvDim + 2 * c.heads * c.headDim + (c.postNorms ? c.dim : 0)

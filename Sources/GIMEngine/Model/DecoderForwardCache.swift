@@ -28,15 +28,18 @@ public final class DecoderLayerCache: Sendable {
     public let invRmsPostFfn: FloatBuffer?
 
     /// Nothing [T, T]: the attention's scores and probabilities are recomputed by the backward.
-    init(_ c: DecoderConfig, rows t: Int) {
-        xIn = FloatBuffer(count: t * c.dim)
-        invRms1 = FloatBuffer(count: t)
-        qkv = FloatBuffer(count: t * c.qkvDim)
-        qkNormInput = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads) * c.headDim) : nil
-        qkInvRms = c.qkNorm ? FloatBuffer(count: t * (c.heads + c.kvHeads)) : nil
-        ctx = FloatBuffer(count: t * c.attnDim)
-        attnOut = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
-        invRmsPostAttn = c.postNorms ? FloatBuffer(count: t) : nil
+    /// `mlpHalfOnly`: only the MLP half's buffers (xMid, invRms2, gateUp, mlpOut, invRmsPostFfn)
+    /// have rows, the others none (`CheckpointReplay` carries an MLP half in one).
+    init(_ c: DecoderConfig, rows: Int, mlpHalfOnly: Bool = false) {
+        let t = rows, a = mlpHalfOnly ? 0 : rows
+        xIn = FloatBuffer(count: a * c.dim)
+        invRms1 = FloatBuffer(count: a)
+        qkv = FloatBuffer(count: a * c.qkvDim)
+        qkNormInput = c.qkNorm ? FloatBuffer(count: a * (c.heads + c.kvHeads) * c.headDim) : nil
+        qkInvRms = c.qkNorm ? FloatBuffer(count: a * (c.heads + c.kvHeads)) : nil
+        ctx = FloatBuffer(count: a * c.attnDim)
+        attnOut = c.postNorms && !mlpHalfOnly ? FloatBuffer(count: t * c.dim) : nil
+        invRmsPostAttn = c.postNorms ? FloatBuffer(count: a) : nil
         xMid = FloatBuffer(count: t * c.dim)
         invRms2 = FloatBuffer(count: t)
         gateUp = FloatBuffer(count: t * 2 * c.ffnDim)
@@ -44,10 +47,60 @@ public final class DecoderLayerCache: Sendable {
         invRmsPostFfn = c.postNorms ? FloatBuffer(count: t) : nil
     }
 
+    /// Copies what `DecoderModel.mlpBlock` writes (invRms2, gateUp, mlpOut, invRmsPostFfn) into a
+    /// cache of the same rows.
+    func copyMLPHalf(into other: DecoderLayerCache) {
+        other.invRms2.copy(from: invRms2)
+        other.gateUp.copy(from: gateUp)
+        if let mlpOut, let to = other.mlpOut { to.copy(from: mlpOut) }
+        if let invRmsPostFfn, let to = other.invRmsPostFfn { to.copy(from: invRmsPostFfn) }
+    }
+
     /// Every buffer, for byte counts.
     var buffers: [FloatBuffer] {
         [xIn, invRms1, qkv, ctx, xMid, invRms2, gateUp]
             + [qkNormInput, qkInvRms, attnOut, invRmsPostAttn, mlpOut, invRmsPostFfn].compactMap { $0 }
+    }
+}
+
+/// What a checkpointed forward pass keeps of one block (long prompts): the residual stream
+/// after its attention, the one activation that only the attention could give back. From it, the
+/// block's own MLP gives its output, which is the next block's input; from that input, the next
+/// block's projections give q|k|v (`CheckpointReplay`). So a backward never recomputes an attention
+/// forward, the costliest part of a block at long prompts, and the checkpoint is one [T, D] per
+/// layer, as small as keeping each block's input. Each buffer is a copy of the forward's own
+/// values, so recomputed activations are bit for bit the kept ones.
+public struct LayerCheckpoint: Sendable {
+    /// [T, D] the block's input: layer 0 only (e · embeddingScale); every other block's input is
+    /// the previous block's output.
+    public let xIn: FloatBuffer?
+    /// [T, D] the residual stream after the attention block.
+    public let xMid: FloatBuffer
+    /// [T, D] attn_output(ctx) before the post-attention norm (`postNorms` only: it cannot be
+    /// told from xMid − xIn, which is after the norm).
+    public let attnOut: FloatBuffer?
+
+    init(_ c: DecoderConfig, rows t: Int, layer l: Int) {
+        xIn = l == 0 ? FloatBuffer(count: t * c.dim) : nil
+        xMid = FloatBuffer(count: t * c.dim)
+        attnOut = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
+    }
+
+    /// Floats one layer's checkpoint holds per row (layer 0's input aside).
+    static func floatsPerRow(_ c: DecoderConfig) -> Int { (c.postNorms ? 2 : 1) * c.dim }
+
+    var buffers: [FloatBuffer] { [xMid] + [xIn, attnOut].compactMap { $0 } }
+
+    /// Keeps a block's forward activations (xMid, attnOut).
+    func keep(_ lc: DecoderLayerCache) {
+        xMid.copy(from: lc.xMid)
+        if let attnOut, let raw = lc.attnOut { attnOut.copy(from: raw) }
+    }
+
+    /// Puts xMid (and attnOut) into a layer cache of the same rows.
+    func restoreMid(into lc: DecoderLayerCache) {
+        lc.xMid.copy(from: xMid)
+        if let attnOut, let raw = lc.attnOut { raw.copy(from: attnOut) }
     }
 }
 
@@ -60,13 +113,13 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
     public let embeddings: FloatBuffer
     /// Per layer, everything its backward needs; empty when `checkpointed`.
     public let layers: [DecoderLayerCache]
-    /// When `checkpointed`: per layer, only the block's input [T, D]; the backward recomputes the
-    /// block from it (`recompute`). Long prompts keep this, so memory stays near T·D per layer.
-    public let layerInputs: [FloatBuffer]
+    /// When `checkpointed`: per layer, only the residual after attention (`LayerCheckpoint`); the
+    /// backward recomputes the rest of each block's activations but its attention from them
+    /// (`CheckpointReplay`). Long prompts keep this, so memory stays near T·D per layer.
+    public let checkpoints: [LayerCheckpoint]
     public var checkpointed: Bool { layers.isEmpty }
-    /// Recomputes layer l's activations into a cache of T rows whose xIn holds the layer's input
-    /// (checkpointed passes only).
-    let recompute: (@Sendable (Int, DecoderLayerCache) -> Void)?
+    /// The model that made the pass, to recompute from the checkpoints (checkpointed passes only).
+    let model: DecoderModel?
     /// [T, D] residual stream after the last block (input of output_norm).
     public let xOut: FloatBuffer
     /// [T] 1/rms of each row of xOut.
@@ -80,16 +133,17 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
     public let sequences: Int
     public var sequenceLength: Int { length / sequences }
 
-    /// `recompute` nil keeps every layer's activations; given, only the layers' inputs.
-    init(config c: DecoderConfig, tokens: [Int], sequences: Int = 1, recompute: (@Sendable (Int, DecoderLayerCache) -> Void)? = nil) {
+    /// `checkpointsOf` nil keeps every layer's activations; given, only the layers' checkpoints,
+    /// from which that model recomputes the rest.
+    init(config c: DecoderConfig, tokens: [Int], sequences: Int = 1, checkpointsOf model: DecoderModel? = nil) {
         config = c
         self.tokens = tokens
         self.sequences = sequences
-        self.recompute = recompute
+        self.model = model
         let t = tokens.count
         embeddings = FloatBuffer(count: t * c.dim)
-        layers = recompute == nil ? (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t) } : []
-        layerInputs = recompute == nil ? [] : (0..<c.layers).map { _ in FloatBuffer(count: t * c.dim) }
+        layers = model == nil ? (0..<c.layers).map { _ in DecoderLayerCache(c, rows: t) } : []
+        checkpoints = model == nil ? [] : (0..<c.layers).map { LayerCheckpoint(c, rows: t, layer: $0) }
         xOut = FloatBuffer(count: t * c.dim)
         invRmsOut = FloatBuffer(count: t)
         hidden = FloatBuffer(count: t * c.dim)
@@ -97,14 +151,27 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
     }
 
     /// The input of layer l, [T, D].
-    func input(of l: Int) -> FloatBuffer { checkpointed ? layerInputs[l] : layers[l].xIn }
+    /// (Checkpointed passes recompute it from the previous block's checkpoint, into a new buffer.)
+    func input(of l: Int) -> FloatBuffer {
+        if !checkpointed { return layers[l].xIn }
+        if l == 0 { return checkpoints[0].xIn! }
+        let x = FloatBuffer(count: length * config.dim)
+        let below = DecoderLayerCache(config, rows: length, mlpHalfOnly: true)
+        checkpoints[l - 1].restoreMid(into: below)
+        model!.mlpBlock(layer: l - 1, below, output: x.pointer, scratch: DecoderModel.BlockScratch(config, rows: length),
+                        rows: length)
+        return x
+    }
 
-    /// Layer l's activations: kept, or recomputed into a new cache.
+    /// Layer l's activations: kept, or recomputed into a new cache (the whole block from its
+    /// input, ctx included; a backward recomputes less, see `CheckpointReplay`).
     func layer(_ l: Int) -> DecoderLayerCache {
         if !checkpointed { return layers[l] }
         let work = DecoderLayerCache(config, rows: length)
-        work.xIn.copy(from: layerInputs[l])
-        recompute!(l, work)
+        work.xIn.copy(from: input(of: l))
+        let m = model!, scratch = DecoderModel.BlockScratch(config, rows: length), out = FloatBuffer(count: length * config.dim)
+        m.blockForward(layer: l, work, output: out.pointer, scratch: scratch, sequences: sequences, length: sequenceLength,
+                       rope: ropes.table(config, layer: l))
         return work
     }
 
@@ -129,7 +196,7 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
     /// Bytes held by the cache (for memory reports).
     public var byteCount: Int {
         let perLayer = layers.first.map { l in l.buffers.reduce(0) { $0 + $1.count } } ?? 0
-        let inputs = layerInputs.reduce(0) { $0 + $1.count }
+        let inputs = checkpoints.reduce(0) { $0 + $1.buffers.reduce(0) { $0 + $1.count } }
         return 4 * (perLayer * layers.count + inputs + embeddings.count + xOut.count + invRmsOut.count + hidden.count)
     }
 }

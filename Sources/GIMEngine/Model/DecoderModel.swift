@@ -60,22 +60,9 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         let t = tokens.count, d = c.dim
         let checkpoint = c.keptBytes(tokens: t) > Self.keptActivationBudget
         try ForwardInput.requireMemory(c.activationBytes(tokens: t), tokens: t)
-        let ropes = DecoderRoPE(c, positions: n)
-        // Long prompts keep only each block's input; the backward recomputes the block from it.
-        var recompute: (@Sendable (Int, DecoderLayerCache) -> Void)?
-        if checkpoint {
-            // Scratch made once per pass, behind a lock: the cache may be shared (it is Sendable),
-            // and two backwards recomputing from it at once must not share the scratch.
-            let scratch = Locked((BlockScratch(c, rows: t), FloatBuffer(count: t * d)))
-            recompute = { [self] l, work in
-                // work.xIn holds the layer's input: run the block again (its output is not needed).
-                scratch.withLock { s in
-                    blockForward(layer: l, work, output: s.1.pointer, scratch: s.0, sequences: b, length: n,
-                                 rope: ropes.table(c, layer: l))
-                }
-            }
-        }
-        let cache = DecoderForwardCache(config: c, tokens: tokens, sequences: b, recompute: recompute)
+        // Long prompts keep only each block's residual after attention (`LayerCheckpoint`); the
+        // backward recomputes the rest but the attention from it (`CheckpointReplay`).
+        let cache = DecoderForwardCache(config: c, tokens: tokens, sequences: b, checkpointsOf: checkpoint ? self : nil)
 
         // e = embed_tokens(ids): [T, D]; the residual stream starts at e · embeddingScale.
         try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: embeddings, into: cache.embeddings)
@@ -84,23 +71,28 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         if c.embeddingScale != 1 { for i in 0..<t * d { x0[i] *= c.embeddingScale } }
 
         let scratch = BlockScratch(c, rows: t)
+        // Checkpointed: one cache for every block in turn; each block's output becomes the next
+        // block's input in place (blockForward allows output = xIn).
         let work = checkpoint ? DecoderLayerCache(c, rows: t) : nil
+        if let work { work.xIn.copy(from: x0) }
         for l in 0..<c.layers {
             try cancellation.check()
-            let out = l + 1 < c.layers ? cache.input(of: l + 1) : cache.xOut
             let lc = work ?? cache.layers[l]
-            if let work { work.xIn.copy(from: cache.layerInputs[l]) }
+            let out = l + 1 == c.layers ? cache.xOut : work?.xIn ?? cache.layers[l + 1].xIn
             blockForward(layer: l, lc, output: out.pointer, scratch: scratch, sequences: b, length: n,
                          rope: cache.ropes.table(c, layer: l))
+            if work != nil { cache.checkpoints[l].keep(lc) }
         }
         RMSNorm.forward(cache.xOut.pointer, weights.outputNorm.pointer, cache.hidden.pointer,
                         invRms: cache.invRmsOut.pointer, rows: t, dim: d, eps: c.rmsEps)
         return cache
     }
 
-    /// Above this many bytes of kept activations a forward keeps only each block's input and the
-    /// backward recomputes the block (one more forward per backward): SmolLM2 keeps everything up
-    /// to ~1,400 tokens, where a knob change is one backward; beyond, memory stays ~linear in T·D.
+    /// Above this many bytes of kept activations a forward keeps only each block's checkpoint
+    /// (`LayerCheckpoint`: the residual after attention) and the backward recomputes the blocks'
+    /// projections (not their attention, `CheckpointReplay`): SmolLM2 keeps everything up to
+    /// ~1,500 tokens, where a knob change is one backward; beyond, memory stays ~linear in T·D
+    /// per layer.
     /// (Tests lower it to compare both paths, between passes; nothing else writes it.)
     public static var keptActivationBudget: Int {
         get { keptActivationBudgetSetting.value }
@@ -137,23 +129,11 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     func blockForward(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>, scratch: BlockScratch,
                       sequences b: Int, length n: Int, rope: RoPETable, kv: KVStep? = nil,
                       patch: ((GradientSite) -> Void)? = nil) {
-        let c = config, lw = weights.blocks[l], d = c.dim, f = c.ffnDim, r = b * n
-        let xn = scratch.xn, hd = c.headDim
+        let c = config, lw = weights.blocks[l], d = c.dim, r = b * n
+        let xn = scratch.xn
 
         // Attention block.
-        RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
-                        rows: r, dim: d, eps: c.rmsEps)
-        lw.qkv.forward(xn.pointer, lc.qkv.pointer, rows: r)
-        if let bias = lw.extras.qkvBias { Self.addRowBias(lc.qkv.pointer, bias.pointer, rows: r, width: c.qkvDim) }
-        if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
-            // Per-head RMSNorm of q (H heads), then of k (KV heads); the saved input is q's
-            // [R, H, hd] followed by k's [R, KV, hd], and 1/rms likewise [R, H] then [R, KV].
-            HeadRMSNorm.forward(lc.qkv.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: hd,
-                                weight: qNorm.pointer, eps: c.rmsEps, input: input.pointer, invRms: inv.pointer)
-            HeadRMSNorm.forward(lc.qkv.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: hd,
-                                weight: kNorm.pointer, eps: c.rmsEps, input: input.pointer + r * c.heads * hd,
-                                invRms: inv.pointer + r * c.heads)
-        }
+        attentionInputs(layer: l, lc, xn: xn, rows: r)
         let attention = attention(layer: l)
         if let kv {
             precondition(b == 1 || kv.stride > 0, "stacked KV-cached sequences need a cache each")
@@ -190,17 +170,72 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
         patch?(.attentionOutput(layer: l))
 
         // MLP block.
-        RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
-                        rows: r, dim: d, eps: c.rmsEps)
-        lw.gateUp.forward(xn.pointer, lc.gateUp.pointer, rows: r)
-        Activations.gatedProductRows(c.activation, lc.gateUp.pointer, scratch.act.pointer, rows: r, f: f)
-        output.update(from: lc.xMid.pointer, count: r * d)
+        mlpBlock(layer: l, lc, output: output, scratch: scratch, rows: r)
+    }
+
+    /// The MLP half of block l from lc.xMid: gate|up and ffn_norm's 1/rms into lc (with post-norms
+    /// also ffn_down's output and its norm's 1/rms), and output = xMid + [post_ffn_norm](down(act))
+    /// ([R, D], may be lc.xIn). Without `output`, only what the backward reads (a family without
+    /// post-norms then stops at gate|up).
+    func mlpBlock(layer l: Int, _ lc: DecoderLayerCache, output: UnsafeMutablePointer<Float>?, scratch: BlockScratch,
+                  rows r: Int) {
+        let c = config, lw = weights.blocks[l], d = c.dim, xn = scratch.xn
+        mlpInputs(layer: l, lc, xn: xn, rows: r)
+        guard output != nil || lw.extras.postFfnNorm != nil else { return }
+        Activations.gatedProductRows(c.activation, lc.gateUp.pointer, scratch.act.pointer, rows: r, f: c.ffnDim)
+        output?.update(from: lc.xMid.pointer, count: r * d)
         if let post = lw.extras.postFfnNorm, let raw = lc.mlpOut, let inv = lc.invRmsPostFfn {
             lw.down.forward(scratch.act.pointer, raw.pointer, rows: r)
             RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: d, eps: c.rmsEps)
-            for i in 0..<r * d { output[i] += xn[i] }
-        } else {
+            if let output { for i in 0..<r * d { output[i] += xn[i] } }
+        } else if let output {
             lw.down.forward(scratch.act.pointer, output, rows: r, accumulate: true)
+        }
+    }
+
+    /// q|k|v = attn_norm(xIn)·W_qkvᵀ (+ bias), then the per-head q/k norms (RoPE not applied):
+    /// lc.invRms1, lc.qkv (and qkNormInput, qkInvRms) from lc.xIn. R = rows; xn [R, D] scratch.
+    func attentionInputs(layer l: Int, _ lc: DecoderLayerCache, xn: FloatBuffer, rows r: Int) {
+        let c = config, lw = weights.blocks[l], hd = c.headDim
+        RMSNorm.forward(lc.xIn.pointer, lw.attnNorm.pointer, xn.pointer, invRms: lc.invRms1.pointer,
+                        rows: r, dim: c.dim, eps: c.rmsEps)
+        lw.qkv.forward(xn.pointer, lc.qkv.pointer, rows: r)
+        if let bias = lw.extras.qkvBias { Self.addRowBias(lc.qkv.pointer, bias.pointer, rows: r, width: c.qkvDim) }
+        if let qNorm = lw.extras.qNorm, let kNorm = lw.extras.kNorm, let input = lc.qkNormInput, let inv = lc.qkInvRms {
+            // Per-head RMSNorm of q (H heads), then of k (KV heads); the saved input is q's
+            // [R, H, hd] followed by k's [R, KV, hd], and 1/rms likewise [R, H] then [R, KV].
+            HeadRMSNorm.forward(lc.qkv.pointer, rows: r, rowStride: c.qkvDim, heads: c.heads, headDim: hd,
+                                weight: qNorm.pointer, eps: c.rmsEps, input: input.pointer, invRms: inv.pointer)
+            HeadRMSNorm.forward(lc.qkv.pointer + c.attnDim, rows: r, rowStride: c.qkvDim, heads: c.kvHeads, headDim: hd,
+                                weight: kNorm.pointer, eps: c.rmsEps, input: input.pointer + r * c.heads * hd,
+                                invRms: inv.pointer + r * c.heads)
+        }
+    }
+
+    /// gate|up = ffn_norm(xMid)·W_gateUpᵀ: lc.invRms2, lc.gateUp from lc.xMid. xn [R, D] scratch.
+    func mlpInputs(layer l: Int, _ lc: DecoderLayerCache, xn: FloatBuffer, rows r: Int) {
+        let c = config, lw = weights.blocks[l]
+        RMSNorm.forward(lc.xMid.pointer, lw.ffnNorm.pointer, xn.pointer, invRms: lc.invRms2.pointer,
+                        rows: r, dim: c.dim, eps: c.rmsEps)
+        lw.gateUp.forward(xn.pointer, lc.gateUp.pointer, rows: r)
+    }
+
+    /// What the backward reads of block l's attention half, from lc.xIn (and, with post-norms,
+    /// lc.attnOut): q|k|v after their norms and RoPE, attn_norm's 1/rms (and the post-attention
+    /// norm's). The same operations on the same values as `blockForward`, so the same bits; the
+    /// attention itself (ctx) is not recomputed: the backward recomputes its probabilities.
+    func attentionHalfForBackward(layer l: Int, _ lc: DecoderLayerCache, scratch: BlockScratch, sequences b: Int,
+                                  length n: Int, rope: RoPETable) {
+        let c = config, lw = weights.blocks[l], r = b * n, xn = scratch.xn
+        attentionInputs(layer: l, lc, xn: xn, rows: r)
+        Parallel.forEachRange(b, minimumPerPart: b > 1 ? 1 : b) { seqs in
+            for s in seqs {
+                rope.apply(lc.qkv.pointer + s * n * c.qkvDim, rows: n, rowStride: c.qkvDim, heads: c.heads + c.kvHeads,
+                           layout: c.ropeLayout, inverse: false)
+            }
+        }
+        if let post = lw.extras.postAttnNorm, let raw = lc.attnOut, let inv = lc.invRmsPostAttn {
+            RMSNorm.forward(raw.pointer, post.pointer, xn.pointer, invRms: inv.pointer, rows: r, dim: c.dim, eps: c.rmsEps)
         }
     }
 
