@@ -29,55 +29,130 @@ struct CausalAttention {
         return max(0, i - window + 1)..<(i + 1)
     }
 
-    /// Query rows per stripe: attention is computed `stripeRows` query rows at a time against
-    /// the keys those rows see, so no [T, T] matrix exists, only [stripeRows, T] per thread.
-    /// (Tests set other sizes to compare stripings, between passes; nothing else writes it.)
+    /// Query rows per stripe and head (0 = automatic): attention is computed a stripe of query rows
+    /// at a time against the keys those rows see, so no [T, T] matrix exists, only a
+    /// [groupSize · rows, T] stripe per thread. A stripe stacks the `groupSize` query heads that
+    /// read one key/value head (grouped-query attention), so each product with that head's keys
+    /// and values is one GEMM of groupSize · rows rows: the keys and values are packed once for
+    /// the whole group, and the key/value gradients sum over the group's heads inside the GEMM.
+    /// Automatic: about 128 stacked rows. (Tests set other sizes to compare stripings, between
+    /// passes; nothing else writes it.)
     static var stripeRows: Int {
         get { stripeRowsSetting.value }
         set { stripeRowsSetting.value = newValue }
     }
-    private static let stripeRowsSetting = Locked(64)
+    private static let stripeRowsSetting = Locked(0)
+
+    /// Query rows per stripe and head for T tokens.
+    func rowsPerStripe(tokens t: Int) -> Int {
+        let chosen = Self.stripeRows > 0 ? Self.stripeRows : max(8, 128 / groupSize)
+        return max(1, min(chosen, t))
+    }
 
     /// The keys the query rows [i0, i1) see together: from the window's start for row i0 to i1.
     @inline(__always) func stripeKeys(_ i0: Int, _ i1: Int) -> Range<Int> { keys(i0).lowerBound..<i1 }
 
-    /// Floats of per-thread scratch the forward (`forwardScratchFloats`) and the backward need for T tokens.
-    static func forwardScratchFloats(tokens t: Int) -> Int { min(stripeRows, t) * t }
-    static func backwardScratchFloats(tokens t: Int) -> Int { 4 * min(stripeRows, t) * t }
+    /// Floats of per-thread scratch the forward and the backward need for T tokens: the stripes
+    /// ([groupSize · rows, T] each: one forward, four backward) and the stacked query rows,
+    /// outputs and their gradients ([groupSize · rows, headDim] each).
+    func forwardScratchFloats(tokens t: Int) -> Int {
+        let m = groupSize * rowsPerStripe(tokens: t)
+        return m * t + 2 * m * headDim
+    }
+    func backwardScratchFloats(tokens t: Int) -> Int {
+        let m = groupSize * rowsPerStripe(tokens: t)
+        return 4 * m * t + 3 * m * headDim
+    }
+
+    /// One unit of work: the stripe of query rows [i0, i1) of key/value group g (all its query heads).
+    struct Stripe {
+        let group: Int, i0: Int, i1: Int
+    }
+
+    /// Every stripe over rows < r, group by group, and the parts of them each thread runs:
+    /// contiguous runs of stripes of about equal cost (query rows × keys), so that no thread
+    /// waits for another at the end (with causal masking a stripe's cost grows with its rows,
+    /// and whole heads would split 9 heads 5/4 on two threads). The same partition for the same
+    /// thread count, so the same sums in the same order.
+    func stripes(rows r: Int, tokens t: Int, parts: Int) -> (stripes: [Stripe], parts: [Range<Int>]) {
+        let n = rowsPerStripe(tokens: t)
+        var list: [Stripe] = [], cost: [Double] = []
+        for g in 0..<kvHeads {
+            var i0 = 0
+            while i0 < r {
+                let i1 = min(r, i0 + n)
+                list.append(Stripe(group: g, i0: i0, i1: i1))
+                cost.append(Double(i1 - i0) * Double(stripeKeys(i0, i1).count))
+                i0 = i1
+            }
+        }
+        let total = cost.reduce(0, +)
+        var bounds = [0], start = 0.0
+        for (k, c) in cost.enumerated() {
+            // Stripe k goes to the part its starting cost falls in.
+            let part = min(parts - 1, Int(start / max(total, 1) * Double(parts)))
+            while bounds.count <= part { bounds.append(k) }
+            start += c
+        }
+        while bounds.count <= parts { bounds.append(list.count) }
+        return (list, (0..<parts).map { bounds[$0]..<bounds[$0 + 1] })
+    }
 
     /// For every head h, over T tokens, stripe by stripe of query rows (nothing T×T is kept):
     ///   S = q_h · k_gᵀ · scale   [rows, keys]   (then tanh(s/c)·c with a soft-cap)
     ///   P = softmax(S) over the keys of each row (`keys(i)`)
     ///   ctx_h = P · v_g          [rows, headDim]
-    /// Heads run in parallel when `parallel` (each part with its own scratch); the batched
-    /// forward runs whole sequences in parallel instead and passes false.
+    /// with the group's heads stacked (`stripeRows`). Stripes run in parallel when `parallel`
+    /// (each part with its own scratch); the batched forward runs whole sequences in parallel
+    /// instead and passes false.
     func forward(qkv: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>, tokens t: Int, parallel: Bool = true) {
-        let floats = Self.forwardScratchFloats(tokens: t)
-        if parallel {
-            Parallel.forEachRange(heads, minimumPerPart: t >= 16 ? 1 : heads) { hs in
-                let s = gim_attention_scratch(floats)!
-                for h in hs { forwardHead(h, qkv: qkv, ctx: ctx, tokens: t, scratch: s) }
-            }
-        } else {
+        let floats = forwardScratchFloats(tokens: t)
+        let parts = parallel && t >= 16 ? Parallel.threads : 1
+        let (list, runs) = stripes(rows: t, tokens: t, parts: parts)
+        let body = { (run: Range<Int>) in
             let s = gim_attention_scratch(floats)!
-            for h in 0..<heads { forwardHead(h, qkv: qkv, ctx: ctx, tokens: t, scratch: s) }
+            for k in run { forwardStripe(list[k], qkv: qkv, ctx: ctx, tokens: t, scratch: s) }
+        }
+        if parts == 1 { body(0..<list.count) } else {
+            // (A pool of another size, e.g. resized meanwhile, runs every part on its first.)
+            Parallel.forEachPart { p, pp in
+                if pp == parts { body(runs[p]) } else if p == 0 { body(0..<list.count) }
+            }
         }
     }
 
-    /// One head of `forward`; `scratch` holds a [stripeRows, T] stripe.
-    private func forwardHead(_ h: Int, qkv: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>, tokens t: Int,
-                             scratch s: UnsafeMutablePointer<Float>) {
-        let hd = headDim, ld = qkvStride, g = h / groupSize
-        let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
-        var i0 = 0
-        while i0 < t {
-            let i1 = min(t, i0 + Self.stripeRows), n = i1 - i0
-            let kr = stripeKeys(i0, i1), w = kr.count
-            scores(q: q + i0 * ld, k: k + kr.lowerBound * ld, rows: i0..<i1, keys: kr, into: s)
-            Activations.softmaxRows(s, s, rows: n, cols: w, keys: { local(i0 + $0, kr) })
-            BLAS.gemm(m: n, n: hd, k: w, a: s, lda: w, b: v + kr.lowerBound * ld, ldb: ld, c: ctx + i0 * ctxStride + h * hd,
-                      ldc: ctxStride)
-            i0 = i1
+    /// One stripe of `forward`; `scratch` holds `forwardScratchFloats`.
+    private func forwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>, tokens t: Int,
+                               scratch: UnsafeMutablePointer<Float>) {
+        let hd = headDim, ld = qkvStride, g = st.group, n = st.i1 - st.i0, m = groupSize * n
+        let kr = stripeKeys(st.i0, st.i1), w = kr.count
+        let S = scratch, qs = scratch + m * t, cs = qs + m * hd
+        gatherHeads(qkv + st.i0 * ld, ld: ld, group: g, rows: n, into: qs)
+        scores(qs, k: qkv + kOffset + g * hd + kr.lowerBound * ld, stripe: st, keys: kr, into: S)
+        Activations.softmaxRows(S, S, rows: m, cols: w, keys: { local(st.i0 + $0 % n, kr) })
+        BLAS.gemm(m: m, n: hd, k: w, a: S, lda: w, b: qkv + vOffset + g * hd + kr.lowerBound * ld, ldb: ld, c: cs, ldc: hd)
+        scatterHeads(cs, rows: n, group: g, into: ctx + st.i0 * ctxStride, ld: ctxStride)
+    }
+
+    /// The group's query heads of `rows` rows ([rows, heads·hd] columns g·G·hd…, rows `ld` apart)
+    /// stacked head by head into [G·rows, hd].
+    @inline(__always) private func gatherHeads(_ src: UnsafePointer<Float>, ld: Int, group g: Int, rows n: Int,
+                                               into dst: UnsafeMutablePointer<Float>) {
+        let hd = headDim
+        for j in 0..<groupSize {
+            let h = g * groupSize + j
+            for r in 0..<n { (dst + (j * n + r) * hd).update(from: src + r * ld + h * hd, count: hd) }
+        }
+    }
+
+    /// The inverse of `gatherHeads`: [G·rows, hd] stacked rows into the group's head columns of
+    /// `rows` rows `ld` apart, times `alpha`.
+    @inline(__always) private func scatterHeads(_ src: UnsafePointer<Float>, rows n: Int, group g: Int,
+                                                into dst: UnsafeMutablePointer<Float>, ld: Int) {
+        let hd = headDim
+        for j in 0..<groupSize {
+            let h = g * groupSize + j
+            for r in 0..<n { (dst + r * ld + h * hd).update(from: src + (j * n + r) * hd, count: hd) }
         }
     }
 
@@ -87,16 +162,16 @@ struct CausalAttention {
         return (k.lowerBound - kr.lowerBound)..<(k.upperBound - kr.lowerBound)
     }
 
-    /// s [rows.count, keys.count] = q_rows · k_keysᵀ · scale, soft-capped on each row's keys
-    /// (`q` and `k` point at the first row and key; rows are `qkvStride` apart).
-    private func scores(q: UnsafePointer<Float>, k: UnsafePointer<Float>, rows: Range<Int>, keys kr: Range<Int>,
+    /// s [G·rows, keys.count] = qs · k_keysᵀ · scale for the stacked query rows `qs` [G·rows, hd]
+    /// (`k` points at the first key; keys are `qkvStride` apart), soft-capped on each row's keys.
+    private func scores(_ qs: UnsafePointer<Float>, k: UnsafePointer<Float>, stripe st: Stripe, keys kr: Range<Int>,
                         into s: UnsafeMutablePointer<Float>) {
-        let w = kr.count, ld = qkvStride
-        BLAS.gemm(transB: true, m: rows.count, n: w, k: headDim, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: s, ldc: w)
+        let w = kr.count, n = st.i1 - st.i0, m = groupSize * n
+        BLAS.gemm(transB: true, m: m, n: w, k: headDim, alpha: scale, a: qs, lda: headDim, b: k, ldb: qkvStride, c: s, ldc: w)
         if let softcap {
-            for (r, i) in rows.enumerated() {
-                let row = s + r * w
-                for j in local(i, kr) { row[j] = tanhf(row[j] / softcap) * softcap }
+            for row in 0..<m {
+                let line = s + row * w
+                for j in local(st.i0 + row % n, kr) { line[j] = tanhf(line[j] / softcap) * softcap }
             }
         }
     }
@@ -108,32 +183,55 @@ struct CausalAttention {
     ///   S_h = tanh(R_h/c)·c    →  dR_h = dS_h ⊙ (1 − (S_h/c)²)   (soft-cap, differentiated normally)
     ///   S_h = q_h·k_gᵀ·scale   →  dq_h = dS_h · k_g·scale,  dk_g += dS_hᵀ · q_h·scale
     /// then dq, dk, dv are multiplied by GIM's q/k/v scales. A stripe holds whole rows, so the
-    /// temperature softmax needs no statistics from the forward. Heads run in parallel: each
-    /// writes its dq slice directly and its dk/dv contributions to its own slot of `scratch`,
-    /// summed per key/value head afterwards (the same sums in the same order for any thread count).
+    /// temperature softmax needs no statistics from the forward; it stacks a group's heads, so
+    /// dv_g and dk_g sum over the group's heads inside one GEMM. Stripes run in parallel in
+    /// contiguous parts of equal cost: each part writes dq rows directly and adds to its groups'
+    /// dk/dv sums, except a group the part starts in the middle of, whose sums it makes apart and
+    /// adds afterwards (the same sums in the same order for a given thread count).
     func backward(qkv: UnsafePointer<Float>, dCtx: UnsafePointer<Float>, dQKV: UnsafeMutablePointer<Float>,
                   scratch: AttentionBackwardScratch, tokens t: Int, rows r: Int, settings s: GIMSettings) {
         let hd = headDim, ld = qkvStride
-        precondition(scratch.tokens == t && scratch.heads == heads && scratch.headDim == hd)
-        let floats = Self.backwardScratchFloats(tokens: t)
-        Parallel.forEachRange(heads, minimumPerPart: t >= 16 ? 1 : heads) { hs in
+        precondition(scratch.tokens == t && scratch.kvHeads == kvHeads && scratch.headDim == hd)
+        let floats = backwardScratchFloats(tokens: t)
+        let parts = t >= 16 ? Parallel.threads : 1
+        scratch.reserveSpill(parts: parts)
+        let (list, runs) = stripes(rows: r, tokens: t, parts: parts)
+        // The group each part starts in the middle of (its sums go to the part's spill slot), or nil.
+        let spilled: [Int?] = runs.map { run in
+            guard let k = run.first, list[k].i0 > 0 else { return nil }
+            return list[k].group
+        }
+        let body = { (p: Int) in
             let stripes = gim_attention_scratch(floats)!
-            for h in hs {
-                backwardHead(h, qkv: qkv, dCtx: dCtx, dQKV: dQKV, dk: scratch.dk + h * t * hd, dv: scratch.dv + h * t * hd,
-                             stripes: stripes, tokens: t, rows: r, settings: s)
+            for k in runs[p] {
+                let st = list[k]
+                let spill = st.group == spilled[p]
+                let dk = spill ? scratch.spillDK(p) : scratch.dk + st.group * t * hd
+                let dv = spill ? scratch.spillDV(p) : scratch.dv + st.group * t * hd
+                if st.i0 == 0 || (spill && k == runs[p].lowerBound) {
+                    dk.update(repeating: 0, count: r * hd)
+                    dv.update(repeating: 0, count: r * hd)
+                }
+                backwardStripe(st, qkv: qkv, dCtx: dCtx, dQKV: dQKV, dk: dk, dv: dv, stripes: stripes, tokens: t, settings: s)
             }
         }
-        // dk_g = Σ_{h in group g} dk_h (likewise dv), then the q/k/v scales; rows are independent.
+        if parts == 1 { body(0) } else {
+            Parallel.forEachPart { p, pp in
+                if pp == parts { body(p) } else if p == 0 { for q in runs.indices { body(q) } }
+            }
+        }
+        for (p, g) in spilled.enumerated() {
+            guard let g else { continue }
+            let dk = scratch.dk + g * t * hd, dv = scratch.dv + g * t * hd, sk = scratch.spillDK(p), sv = scratch.spillDV(p)
+            for i in 0..<r * hd { dk[i] += sk[i]; dv[i] += sv[i] }
+        }
+        // dQKV's k and v columns ← the group sums, then the q/k/v scales; rows are independent.
         Parallel.forEachRange(r, minimumPerPart: 16) { rowRange in
             for i in rowRange {
                 let row = dQKV + i * ld
                 for g in 0..<kvHeads {
-                    let dk = row + kOffset + g * hd, dv = row + vOffset + g * hd
-                    for j in 0..<hd { dk[j] = 0; dv[j] = 0 }
-                    for h in g * groupSize..<(g + 1) * groupSize {
-                        let hk = scratch.dk + (h * t + i) * hd, hv = scratch.dv + (h * t + i) * hd
-                        for j in 0..<hd { dk[j] += hk[j]; dv[j] += hv[j] }
-                    }
+                    (row + kOffset + g * hd).update(from: scratch.dk + (g * t + i) * hd, count: hd)
+                    (row + vOffset + g * hd).update(from: scratch.dv + (g * t + i) * hd, count: hd)
                 }
                 if s.qScale != 1 || s.kScale != 1 || s.vScale != 1 {
                     for j in 0..<kOffset { row[j] *= s.qScale }
@@ -144,68 +242,74 @@ struct CausalAttention {
         }
     }
 
-    /// One head of `backward`: writes dq_h into dQKV and this head's dk, dv contributions
-    /// ([T, headDim] each, rows < r) into `dk`, `dv`. `stripes` holds four [stripeRows, T] stripes.
-    private func backwardHead(_ h: Int, qkv: UnsafePointer<Float>, dCtx: UnsafePointer<Float>, dQKV: UnsafeMutablePointer<Float>,
-                              dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, stripes: UnsafeMutablePointer<Float>,
-                              tokens t: Int, rows r: Int, settings s: GIMSettings) {
-        let hd = headDim, ld = qkvStride, g = h / groupSize
-        let q = qkv + h * hd, k = qkv + kOffset + g * hd, v = qkv + vOffset + g * hd
-        let dq = dQKV + h * hd, dctx = dCtx + h * hd
-        let stripe = min(Self.stripeRows, t) * t
+    /// One stripe of `backward`: writes the group's dq rows into dQKV and adds its dk, dv
+    /// contributions ([T, headDim] each) into `dk`, `dv`. `stripes` holds `backwardScratchFloats`.
+    private func backwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, dCtx: UnsafePointer<Float>,
+                                dQKV: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
+                                dv: UnsafeMutablePointer<Float>, stripes: UnsafeMutablePointer<Float>,
+                                tokens t: Int, settings s: GIMSettings) {
+        let hd = headDim, ld = qkvStride, g = st.group, n = st.i1 - st.i0, m = groupSize * n
+        let kr = stripeKeys(st.i0, st.i1), w = kr.count
+        let stripe = m * t
         let S = stripes, P = stripes + stripe, dP = stripes + 2 * stripe, sT = stripes + 3 * stripe
-        dk.update(repeating: 0, count: r * hd)
-        dv.update(repeating: 0, count: r * hd)
-        var i0 = 0
-        while i0 < r {
-            let i1 = min(r, i0 + Self.stripeRows), n = i1 - i0
-            let kr = stripeKeys(i0, i1), w = kr.count
-            let keys = { (row: Int) in self.local(i0 + row, kr) }
-            let kk = k + kr.lowerBound * ld, vv = v + kr.lowerBound * ld
-            scores(q: q + i0 * ld, k: kk, rows: i0..<i1, keys: kr, into: S)
-            Activations.softmaxRows(S, P, rows: n, cols: w, keys: keys)
-            // dP = dctx · vᵀ; dv += Pᵀ · dctx
-            BLAS.gemm(transB: true, m: n, n: w, k: hd, a: dctx + i0 * ctxStride, lda: ctxStride, b: vv, ldb: ld, c: dP, ldc: w)
-            BLAS.gemm(transA: true, m: w, n: hd, k: n, a: P, lda: w, b: dctx + i0 * ctxStride, ldb: ctxStride,
-                      beta: 1, c: dv + kr.lowerBound * hd, ldc: hd)
-            var sBackward = UnsafePointer(P)
-            if s.softmaxTemperature != 1 {
-                Activations.softmaxRows(S, sT, rows: n, cols: w, scale: 1 / s.softmaxTemperature, keys: keys)
-                sBackward = UnsafePointer(sT)
-            }
-            Activations.softmaxBackwardRows(sBackward, dP, rows: n, cols: w, keys: keys)
-            if let softcap {
-                for row in 0..<n {
-                    let d = dP + row * w, capped = S + row * w
-                    for j in keys(row) {
-                        let u = capped[j] / softcap
-                        d[j] *= 1 - u * u
-                    }
+        let qs = stripes + 4 * stripe, dcs = qs + m * hd, dqs = dcs + m * hd
+        let keys = { (row: Int) in self.local(st.i0 + row % n, kr) }
+        let kk = qkv + kOffset + g * hd + kr.lowerBound * ld, vv = qkv + vOffset + g * hd + kr.lowerBound * ld
+        gatherHeads(qkv + st.i0 * ld, ld: ld, group: g, rows: n, into: qs)
+        gatherHeads(dCtx + st.i0 * ctxStride, ld: ctxStride, group: g, rows: n, into: dcs)
+        scores(qs, k: kk, stripe: st, keys: kr, into: S)
+        Activations.softmaxRows(S, P, rows: m, cols: w, keys: keys)
+        // dP = dctx · vᵀ; dv += Pᵀ · dctx (the group's heads summed by the GEMM)
+        BLAS.gemm(transB: true, m: m, n: w, k: hd, a: dcs, lda: hd, b: vv, ldb: ld, c: dP, ldc: w)
+        BLAS.gemm(transA: true, m: w, n: hd, k: m, a: P, lda: w, b: dcs, ldb: hd, beta: 1, c: dv + kr.lowerBound * hd, ldc: hd)
+        var sBackward = UnsafePointer(P)
+        if s.softmaxTemperature != 1 {
+            Activations.softmaxRows(S, sT, rows: m, cols: w, scale: 1 / s.softmaxTemperature, keys: keys)
+            sBackward = UnsafePointer(sT)
+        }
+        Activations.softmaxBackwardRows(sBackward, dP, rows: m, cols: w, keys: keys)
+        if let softcap {
+            for row in 0..<m {
+                let d = dP + row * w, capped = S + row * w
+                for j in keys(row) {
+                    let u = capped[j] / softcap
+                    d[j] *= 1 - u * u
                 }
             }
-            // dq = dS · k · scale (this head's own columns); dk += dSᵀ · q · scale
-            BLAS.gemm(m: n, n: hd, k: w, alpha: scale, a: dP, lda: w, b: kk, ldb: ld, c: dq + i0 * ld, ldc: ld)
-            BLAS.gemm(transA: true, m: w, n: hd, k: n, alpha: scale, a: dP, lda: w, b: q + i0 * ld, ldb: ld,
-                      beta: 1, c: dk + kr.lowerBound * hd, ldc: hd)
-            i0 = i1
         }
+        // dq = dS · k · scale (scattered to each head's columns); dk += dSᵀ · q · scale
+        BLAS.gemm(m: m, n: hd, k: w, alpha: scale, a: dP, lda: w, b: kk, ldb: ld, c: dqs, ldc: hd)
+        scatterHeads(dqs, rows: n, group: g, into: dQKV + st.i0 * ld, ld: ld)
+        BLAS.gemm(transA: true, m: w, n: hd, k: m, alpha: scale, a: dP, lda: w, b: qs, ldb: hd,
+                  beta: 1, c: dk + kr.lowerBound * hd, ldc: hd)
     }
 }
 
 /// Scratch memory of `CausalAttention.backward` for one prompt length, allocated once and
-/// reused by every layer and every backward: each head's contribution to its key/value head's
-/// gradient, [H, T, headDim] each (the stripes live in per-thread scratch).
+/// reused by every layer and every backward: each key/value head's gradient sums, [KV, T, headDim]
+/// each, and a spill slot per thread for a group whose stripes two threads share (the stripes
+/// themselves live in per-thread scratch).
 /// Not `Sendable`: owned by one backward pass.
 final class AttentionBackwardScratch {
-    let tokens: Int, heads: Int, headDim: Int
+    let tokens: Int, kvHeads: Int, headDim: Int
     let dkBuffer: FloatBuffer, dvBuffer: FloatBuffer
+    private var spill: FloatBuffer
 
-    init(tokens t: Int, heads: Int, headDim: Int) {
-        self.tokens = t; self.heads = heads; self.headDim = headDim
-        dkBuffer = FloatBuffer(count: heads * t * headDim)
-        dvBuffer = FloatBuffer(count: heads * t * headDim)
+    init(tokens t: Int, kvHeads: Int, headDim: Int) {
+        self.tokens = t; self.kvHeads = kvHeads; self.headDim = headDim
+        dkBuffer = FloatBuffer(count: kvHeads * t * headDim)
+        dvBuffer = FloatBuffer(count: kvHeads * t * headDim)
+        spill = FloatBuffer(count: 0)
     }
 
     var dk: UnsafeMutablePointer<Float> { dkBuffer.pointer }
     var dv: UnsafeMutablePointer<Float> { dvBuffer.pointer }
+
+    /// Makes room for `parts` spill slots (dk and dv, [T, headDim] each).
+    func reserveSpill(parts: Int) {
+        let need = 2 * parts * tokens * headDim
+        if spill.count < need { spill = FloatBuffer(count: need) }
+    }
+    func spillDK(_ part: Int) -> UnsafeMutablePointer<Float> { spill.pointer + 2 * part * tokens * headDim }
+    func spillDV(_ part: Int) -> UnsafeMutablePointer<Float> { spill.pointer + (2 * part + 1) * tokens * headDim }
 }

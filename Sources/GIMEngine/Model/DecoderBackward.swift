@@ -40,7 +40,7 @@ public final class DecoderBackward: BackwardPass {
         dGateUp = FloatBuffer(count: t * 2 * c.ffnDim)
         dCtx = FloatBuffer(count: t * c.attnDim)
         dQKV = FloatBuffer(count: t * c.qkvDim)
-        attentionScratch = AttentionBackwardScratch(tokens: t / sequences, heads: c.heads, headDim: c.headDim)
+        attentionScratch = AttentionBackwardScratch(tokens: t / sequences, kvHeads: c.kvHeads, headDim: c.headDim)
         dPostNorm = c.postNorms ? FloatBuffer(count: t * c.dim) : nil
     }
 

@@ -177,7 +177,8 @@ extension DecoderConfig {
         let kept = perRowKept + 3 * c.dim + 1                                 // + e, xOut, hidden
         let backward = 2 * c.dim + 3 * c.ffnDim + c.attnDim + c.qkvDim + 2 * c.heads * c.headDim + (c.postNorms ? c.dim : 0)
         let forwardScratch = c.dim + c.ffnDim
-        let stripes = CausalAttention.backwardScratchFloats(tokens: t) * Parallel.threads
+        let attention = CausalAttention(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1)
+        let stripes = attention.backwardScratchFloats(tokens: t) * Parallel.threads + 2 * Parallel.threads * t * c.headDim
         return 4 * (t * (kept + backward + forwardScratch) + stripes)
     }
 

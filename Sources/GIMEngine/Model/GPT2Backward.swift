@@ -28,7 +28,7 @@ public final class GPT2Backward: BackwardPass {
         dFc = FloatBuffer(count: t * c.ffnDim)
         dCtx = FloatBuffer(count: t * c.dim)
         dQKV = FloatBuffer(count: t * 3 * c.dim)
-        attentionScratch = AttentionBackwardScratch(tokens: t, heads: c.heads, headDim: c.headDim)
+        attentionScratch = AttentionBackwardScratch(tokens: t, kvHeads: c.heads, headDim: c.headDim)
     }
 
     /// Runs the backward. `seed` is [T, D], the gradient at `cache.hidden`; rows at or after `rows`
