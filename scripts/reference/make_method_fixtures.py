@@ -19,7 +19,10 @@ How each number is made:
 - integrated-gradients and the plain gradient x input: this process (the venv's transformers 5.x,
   no patching), float32 like the engine; float64 differences are printed.
   e(a) = e_b + a (e - e_b), a_k = (k - 0.5)/m, IG_t = sum_d (e - e_b)[t,d] * mean_k dL/de[t,d](e(a_k)),
-  L = the raw target logit, e_b = the baseline token's embedding at every position.
+  L = the raw target logit, e_b = the baseline token's embedding at every position; e and e_b are what
+  the embedding module returns (transformers 5.x's Gemma modules scale there), not the weight rows.
+- targets: argmax / 6th-ranked, among the logits <= 0.99 x the final soft-cap if the model has one
+  (make_cases: at the cap float32's tanh derivative is rounding noise).
 """
 
 from __future__ import annotations
