@@ -19,7 +19,10 @@ How each number is made:
 - integrated-gradients and the plain gradient x input: this process (the venv's transformers 5.x,
   no patching), float32 like the engine; float64 differences are printed.
   e(a) = e_b + a (e - e_b), a_k = (k - 0.5)/m, IG_t = sum_d (e - e_b)[t,d] * mean_k dL/de[t,d](e(a_k)),
-  L = the raw target logit, e_b = the baseline token's embedding at every position.
+  L = the raw target logit, e_b = the baseline token's embedding at every position; e and e_b are what
+  the embedding module returns (transformers 5.x's Gemma modules scale there), not the weight rows.
+- targets: argmax / 6th-ranked, among the logits <= 0.99 x the final soft-cap if the model has one
+  (make_cases: at the cap float32's tanh derivative is rounding noise).
 """
 
 from __future__ import annotations
@@ -304,16 +307,26 @@ def integrated_gradients(model, e, eb, pos, tok, m):
     return ((e - eb) * (total / m)).sum(-1)
 
 
+def input_embeddings(model, ids):
+    """What the model's embedding module hands the first layer for `ids` ([T] -> [T, D]).
+
+    Not the weight rows: in transformers 5.x every Gemma family scales inside the embedding module
+    (GemmaTextScaledWordEmbedding, x sqrt(hidden)), so `inputs_embeds = weight[ids]` would run the
+    model on unscaled inputs (4.52.4 scaled Gemma 1/2 in the model body instead, after inputs_embeds).
+    Relevances are the same either way: (s e) . dL/d(s e) = e . dL/de."""
+    with torch.no_grad():
+        return model.get_input_embeddings()(ids).detach()
+
+
 def plain_cases(model, cases, baseline_id, ig_steps, double_model=None):
     """Per case: plain gradient x input (zero baseline) and IG at the step counts ig_steps[i]
     (none for a case whose list is empty); float64 IG on the first case."""
-    emb = model.get_input_embeddings().weight.detach()
     res = []
     for case, steps in zip(cases, ig_steps):
         ids = torch.tensor(case["token_ids"])
         pos, tok = case["target_position"], case["target_token_id"]
-        e = emb[ids]
-        eb = emb[baseline_id].expand_as(e).clone()
+        e = input_embeddings(model, ids)
+        eb = input_embeddings(model, torch.tensor([baseline_id])).expand_as(e).clone()
         z, g = target_logit_and_grad(model, e[None], pos, tok)
         zb, _ = target_logit_and_grad(model, eb[None], pos, tok)
         gxi = (e * g[0]).sum(-1)
@@ -321,8 +334,8 @@ def plain_cases(model, cases, baseline_id, ig_steps, double_model=None):
         r = {"target_logit": float(z[0]), "baseline_logit": float(zb[0]), "gxi": gxi.tolist(),
              "ig": {m: v.tolist() for m, v in ig.items()}}
         if double_model is not None and not res:  # float64 on the first case only (time)
-            e64 = double_model.get_input_embeddings().weight.detach()[ids]
-            eb64 = double_model.get_input_embeddings().weight.detach()[baseline_id].expand_as(e64).clone()
+            e64 = input_embeddings(double_model, ids)
+            eb64 = input_embeddings(double_model, torch.tensor([baseline_id])).expand_as(e64).clone()
             r["ig64"] = {m: integrated_gradients(double_model, e64, eb64, pos, tok, m).tolist()
                          for m in double_model.ig64_steps}
         res.append(r)
@@ -432,17 +445,30 @@ def make_cases(fam, spec, model):
             want = np.array(ref[i]["logits"][:n])
             err = float(np.abs(lg.numpy() - want).max())
             assert err < 1e-4, (fam, err)
+    cap = getattr(model.config, "final_logit_softcapping", None)
+
+    def ranked(row):
+        """Token ids by logit, highest first; under a final soft-cap only the logits <= 0.99 cap.
+        At the cap the target's gradient is float32 rounding: z = cap tanh(u) and dz/du = 1 - tanh(u)^2,
+        computed from a tanh rounded to ~6e-8, so at z = 2.99999 (cap 3, tiny Gemma 2, whose argmax is
+        the input token itself through the tied embeddings: raw logits 20-30) that factor is ~3e-6 with
+        a few % error, and at raw logits > 27 exactly 0. Below 0.99 cap the factor is >= 2e-2."""
+        order = torch.argsort(row, descending=True)
+        if cap:
+            order = order[row[order] <= 0.99 * cap]
+        return order
+
     cases = []
     for si, ids in enumerate(seqs):
         assert 6 <= len(ids) <= 20, len(ids)
         T = len(ids)
         with torch.no_grad():
             lg = model(input_ids=torch.tensor([ids])).logits[0]
-        order = torch.argsort(lg[T - 1], descending=True)
+        order = ranked(lg[T - 1])
         cases.append((ids, T - 1, int(order[0])))          # argmax at the last position
         if si == 0:
             cases.append((ids, T - 1, int(order[5])))      # another token at the last position
-            cases.append((ids, T - 3, int(torch.argmax(lg[T - 3]))))  # argmax at an earlier position
+            cases.append((ids, T - 3, int(ranked(lg[T - 3])[0])))  # argmax at an earlier position
     return [{"token_ids": list(map(int, ids)), "target_position": p, "target_token_id": t} for ids, p, t in cases], baseline
 
 
