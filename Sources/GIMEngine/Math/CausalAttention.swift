@@ -146,7 +146,7 @@ struct CausalAttention {
     }
 
     /// The inverse of `gatherHeads`: [G·rows, hd] stacked rows into the group's head columns of
-    /// `rows` rows `ld` apart, times `alpha`.
+    /// `rows` rows `ld` apart.
     @inline(__always) private func scatterHeads(_ src: UnsafePointer<Float>, rows n: Int, group g: Int,
                                                 into dst: UnsafeMutablePointer<Float>, ld: Int) {
         let hd = headDim
