@@ -16,7 +16,7 @@ final class CheckpointReplay {
     private let current: DecoderLayerCache
     /// The MLP half of the layer below `current`'s, computed to give back `current`'s input.
     private let lower: DecoderLayerCache
-    private let scratch: DecoderModel.BlockScratch
+    private let scratch: BlockScratch
     /// The layer whose MLP half `lower` holds, and of which pass; nil: nothing carried.
     private var carried: (layer: Int, cache: ObjectIdentifier)?
 
@@ -25,7 +25,7 @@ final class CheckpointReplay {
         self.rows = rows
         current = DecoderLayerCache(model.config, rows: rows)
         lower = DecoderLayerCache(model.config, rows: rows, mlpHalfOnly: true)
-        scratch = DecoderModel.BlockScratch(model.config, rows: rows)
+        scratch = BlockScratch(model.config, rows: rows)
     }
 
     /// Carries nothing into the next call (a backward starts: a cancelled one may have left a step).
@@ -48,8 +48,7 @@ final class CheckpointReplay {
             current.xIn.copy(from: cache.checkpoints[0].xIn!)
             carried = nil
         } else {
-            cache.checkpoints[l - 1].restoreMid(into: lower)
-            model.mlpBlock(layer: l - 1, lower, output: current.xIn.pointer, scratch: scratch, rows: t)
+            cache.recomputeInput(of: l, into: current.xIn.pointer, lower: lower, scratch: scratch)
             carried = (l - 1, ObjectIdentifier(cache))
         }
         model.attentionHalfForBackward(layer: l, current, scratch: scratch, sequences: cache.sequences, length: n,

@@ -156,11 +156,18 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
         if !checkpointed { return layers[l].xIn }
         if l == 0 { return checkpoints[0].xIn! }
         let x = FloatBuffer(count: length * config.dim)
-        let below = DecoderLayerCache(config, rows: length, mlpHalfOnly: true)
-        checkpoints[l - 1].restoreMid(into: below)
-        model!.mlpBlock(layer: l - 1, below, output: x.pointer, scratch: DecoderModel.BlockScratch(config, rows: length),
-                        rows: length)
+        recomputeInput(of: l, into: x.pointer, lower: DecoderLayerCache(config, rows: length, mlpHalfOnly: true),
+                       scratch: BlockScratch(config, rows: length))
         return x
+    }
+
+    /// Layer l's input (l ≥ 1, checkpointed passes) from the checkpoint below it:
+    /// xMid_{l−1} + MLP_{l−1}(xMid_{l−1}), written to `x` [T, D]. `lower` (T rows, the MLP half at
+    /// least) is left holding layer l−1's MLP half, which `CheckpointReplay` carries to the next step.
+    func recomputeInput(of l: Int, into x: UnsafeMutablePointer<Float>, lower: DecoderLayerCache, scratch: BlockScratch) {
+        precondition(checkpointed && l >= 1)
+        checkpoints[l - 1].restoreMid(into: lower)
+        model!.mlpBlock(layer: l - 1, lower, output: x, scratch: scratch, rows: length)
     }
 
     /// Layer l's activations: kept, or recomputed into a new cache (the whole block from its
@@ -169,7 +176,7 @@ public final class DecoderForwardCache: ForwardPass, Sendable {
         if !checkpointed { return layers[l] }
         let work = DecoderLayerCache(config, rows: length)
         work.xIn.copy(from: input(of: l))
-        let m = model!, scratch = DecoderModel.BlockScratch(config, rows: length), out = FloatBuffer(count: length * config.dim)
+        let m = model!, scratch = BlockScratch(config, rows: length), out = FloatBuffer(count: length * config.dim)
         m.blockForward(layer: l, work, output: out.pointer, scratch: scratch, sequences: sequences, length: sequenceLength,
                        rope: ropes.table(config, layer: l))
         return work

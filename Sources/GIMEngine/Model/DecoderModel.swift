@@ -100,19 +100,6 @@ public final class DecoderModel: CausalLanguageModel, Sendable {
     }
     private static let keptActivationBudgetSetting = Locked(1 << 30)
 
-    /// Buffers a block's forward needs but the backward does not: the normalized input of a
-    /// projection and the gated product. R = rows.
-    struct BlockScratch {
-        /// [R, D]
-        let xn: FloatBuffer
-        /// [R, F]
-        let act: FloatBuffer
-        init(_ c: DecoderConfig, rows: Int) {
-            xn = FloatBuffer(count: rows * c.dim)
-            act = FloatBuffer(count: rows * c.ffnDim)
-        }
-    }
-
     /// One decoder block over `sequences` stacked sequences of `length` rows each (R rows), from
     /// `lc.xIn` to `output` ([R, D], may be `lc.xIn` itself when nothing is kept for a backward):
     ///   q|k|v = attn_norm(xIn)·W_qkvᵀ (+ bias); q, k = rope(qk_norm(q, k)); ctx = attention(q, k, v)

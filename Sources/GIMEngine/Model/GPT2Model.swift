@@ -87,19 +87,6 @@ public final class GPT2Model: CausalLanguageModel, Sendable {
         return cache
     }
 
-    /// Per-row buffers a block needs but does not keep: ln outputs and gelu(fc).
-    struct BlockScratch {
-        /// [rows, D] a LayerNorm's output
-        let xn: FloatBuffer
-        /// [rows, F] gelu(fc)
-        let act: FloatBuffer
-
-        init(_ c: GPT2Config, rows: Int) {
-            xn = FloatBuffer(count: rows * c.dim)
-            act = FloatBuffer(count: rows * c.ffnDim)
-        }
-    }
-
     /// Block `l` over `rows` rows of `lc.xIn`, keeping its activations in `lc` and writing the
     /// residual stream after it to `output` (which may be `lc.xIn` itself: it is read only before).
     /// With `kv` the rows are positions `kv.start…` of a sequence whose earlier keys and values are

@@ -9,7 +9,7 @@ public final class GPT2KVCache: KVCache, @unchecked Sendable {
     let keys: [FloatBuffer]
     let values: [FloatBuffer]
     /// Buffers of the last step's row count (one token per step while generating).
-    private var work: (rows: Int, layer: GPT2LayerCache, scratch: GPT2Model.BlockScratch)?
+    private var work: (rows: Int, layer: GPT2LayerCache, scratch: BlockScratch)?
 
     init(_ c: GPT2Config, capacity: Int) {
         self.capacity = capacity
@@ -17,9 +17,9 @@ public final class GPT2KVCache: KVCache, @unchecked Sendable {
         values = (0..<c.layers).map { _ in FloatBuffer(count: capacity * c.dim) }
     }
 
-    func buffers(_ c: GPT2Config, rows: Int) -> (layer: GPT2LayerCache, scratch: GPT2Model.BlockScratch) {
+    func buffers(_ c: GPT2Config, rows: Int) -> (layer: GPT2LayerCache, scratch: BlockScratch) {
         if let work, work.rows == rows { return (work.layer, work.scratch) }
-        let made = (rows: rows, layer: GPT2LayerCache(c, tokens: rows), scratch: GPT2Model.BlockScratch(c, rows: rows))
+        let made = (rows: rows, layer: GPT2LayerCache(c, tokens: rows), scratch: BlockScratch(c, rows: rows))
         work = made
         return (made.layer, made.scratch)
     }
@@ -30,11 +30,7 @@ public final class GPT2KVCache: KVCache, @unchecked Sendable {
 extension GPT2Model: IncrementalDecoding {
     public func makeKVCache(capacity: Int) throws -> KVCache {
         let c = config
-        guard capacity > 0, capacity <= c.contextLength else {
-            throw ModelError.badInput("a KV cache of \(capacity) positions: the model's context holds \(c.contextLength)")
-        }
-        try MemoryCheck.require(2 * c.layers * capacity * c.dim * 4, for: "a \(capacity)-position KV cache",
-                                advice: "generate fewer tokens")
+        try checkKVCapacity(capacity, bytes: 2 * c.layers * capacity * c.dim * 4)
         return GPT2KVCache(c, capacity: capacity)
     }
 
@@ -44,13 +40,7 @@ extension GPT2Model: IncrementalDecoding {
     public func extend(_ kvCache: KVCache, with tokens: [Int]) throws -> [Float] {
         guard let cache = kvCache as? GPT2KVCache else { throw ModelError.badInput("not a GPT-2 KV cache") }
         let c = config, n = tokens.count, d = c.dim, start = cache.tokens.count
-        guard n > 0 else { throw ModelError.badInput("no tokens to run") }
-        guard start + n <= cache.capacity else {
-            throw ModelError.badInput("the KV cache holds \(cache.capacity) positions; \(start + n) needed")
-        }
-        for id in tokens where id < 0 || id >= c.vocabSize {
-            throw ModelError.badInput("token id \(id) is outside the vocabulary (0..<\(c.vocabSize))")
-        }
+        try cache.checkStep(tokens, vocabSize: c.vocabSize)
         let (lc, scratch) = cache.buffers(c, rows: n)
         // x = wte(ids) + wpe[start..<start+n]: the residual stream lives in lc.xIn, each block reads
         // it and writes its output back.

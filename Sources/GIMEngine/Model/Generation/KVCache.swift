@@ -19,6 +19,30 @@ public protocol KVCache: AnyObject {
     var capacity: Int { get }
 }
 
+extension IncrementalDecoding {
+    /// Refuses a cache of `capacity` positions that the model's context cannot hold or whose
+    /// `bytes` the memory available cannot take.
+    func checkKVCapacity(_ capacity: Int, bytes: Int) throws {
+        guard capacity > 0, capacity <= contextLength else {
+            throw ModelError.badInput("a KV cache of \(capacity) positions: the model's context holds \(contextLength)")
+        }
+        try MemoryCheck.require(bytes, for: "a \(capacity)-position KV cache", advice: "generate fewer tokens")
+    }
+}
+
+extension KVCache {
+    /// Refuses a step of `new` tokens that is empty, overflows the cache or leaves the vocabulary.
+    func checkStep(_ new: [Int], vocabSize: Int) throws {
+        guard !new.isEmpty else { throw ModelError.badInput("no tokens to run") }
+        guard tokens.count + new.count <= capacity else {
+            throw ModelError.badInput("the KV cache holds \(capacity) positions; \(tokens.count + new.count) needed")
+        }
+        for id in new where id < 0 || id >= vocabSize {
+            throw ModelError.badInput("token id \(id) is outside the vocabulary (0..<\(vocabSize))")
+        }
+    }
+}
+
 /// The decoder's KV cache: per layer K and V, each [capacity, kvHeads·headDim] row-major, plus the
 /// RoPE tables for every position it can hold and reusable step buffers.
 public final class DecoderKVCache: KVCache, @unchecked Sendable {
@@ -28,7 +52,7 @@ public final class DecoderKVCache: KVCache, @unchecked Sendable {
     let values: [FloatBuffer]
     let ropes: DecoderRoPE
     /// Buffers of the last step's row count (one token per step while generating).
-    private var work: (rows: Int, layer: DecoderLayerCache, scratch: DecoderModel.BlockScratch)?
+    private var work: (rows: Int, layer: DecoderLayerCache, scratch: BlockScratch)?
 
     init(_ c: DecoderConfig, capacity: Int) {
         self.capacity = capacity
@@ -38,9 +62,9 @@ public final class DecoderKVCache: KVCache, @unchecked Sendable {
         ropes = DecoderRoPE(c, positions: capacity)
     }
 
-    func buffers(_ c: DecoderConfig, rows: Int) -> (layer: DecoderLayerCache, scratch: DecoderModel.BlockScratch) {
+    func buffers(_ c: DecoderConfig, rows: Int) -> (layer: DecoderLayerCache, scratch: BlockScratch) {
         if let work, work.rows == rows { return (work.layer, work.scratch) }
-        let made = (rows: rows, layer: DecoderLayerCache(c, rows: rows), scratch: DecoderModel.BlockScratch(c, rows: rows))
+        let made = (rows: rows, layer: DecoderLayerCache(c, rows: rows), scratch: BlockScratch(c, rows: rows))
         work = made
         return (made.layer, made.scratch)
     }
@@ -61,11 +85,7 @@ struct KVStep {
 extension DecoderModel: IncrementalDecoding {
     public func makeKVCache(capacity: Int) throws -> KVCache {
         let c = config
-        guard capacity > 0, capacity <= c.contextLength else {
-            throw ModelError.badInput("a KV cache of \(capacity) positions: the model's context holds \(c.contextLength)")
-        }
-        try MemoryCheck.require(2 * c.layers * capacity * c.kvHeads * c.headDim * 4, for: "a \(capacity)-position KV cache",
-                                advice: "generate fewer tokens")
+        try checkKVCapacity(capacity, bytes: 2 * c.layers * capacity * c.kvHeads * c.headDim * 4)
         return DecoderKVCache(c, capacity: capacity)
     }
 
@@ -74,13 +94,7 @@ extension DecoderModel: IncrementalDecoding {
     public func extend(_ kvCache: KVCache, with tokens: [Int]) throws -> [Float] {
         guard let cache = kvCache as? DecoderKVCache else { throw ModelError.badInput("not a decoder KV cache") }
         let c = config, n = tokens.count, d = c.dim, start = cache.tokens.count
-        guard n > 0 else { throw ModelError.badInput("no tokens to run") }
-        guard start + n <= cache.capacity else {
-            throw ModelError.badInput("the KV cache holds \(cache.capacity) positions; \(start + n) needed")
-        }
-        for id in tokens where id < 0 || id >= c.vocabSize {
-            throw ModelError.badInput("token id \(id) is outside the vocabulary (0..<\(c.vocabSize))")
-        }
+        try cache.checkStep(tokens, vocabSize: c.vocabSize)
         let (lc, scratch) = cache.buffers(c, rows: n)
         // The residual stream lives in lc.xIn: each block reads it and writes its output back.
         try ForwardInput.embed(tokens, table: weights.tokenEmbedding, dim: d, override: nil, into: lc.xIn)
