@@ -306,6 +306,10 @@ static _Thread_local Buffer attention_scratch;
 
 float *gim_attention_scratch(long floats) { return reserve(&attention_scratch, floats < 1 ? 1 : floats); }
 
+static _Thread_local Buffer attention_pack_scratch;
+
+float *gim_attention_pack_scratch(long floats) { return reserve(&attention_pack_scratch, floats < 1 ? 1 : floats); }
+
 AVX512 int gim_linear_forward_blocks(const float *x, long ldx, const void *w, int ggml_type, long block_values,
                                      long block_bytes, float *y, long ldy, long rows, long in, long n_begin, long n_end,
                                      int accumulate) {

@@ -79,3 +79,16 @@ CLONES void gim_softmax_row(const float *x, float *y, long n, long cols, float s
     for (j = 0; j < n; j++) y[j] *= inv;
     for (j = n; j < cols; j++) y[j] = 0;
 }
+
+// The dot product is taken in 16 interleaved lanes, as in gim_softmax_row.
+CLONES void gim_softmax_backward_row(const float *s, float *dy, long n) {
+    float lanes[16];
+    for (int k = 0; k < 16; k++) lanes[k] = 0;
+    long j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int k = 0; k < 16; k++) lanes[k] += s[j + k] * dy[j + k];
+    float dot = 0;
+    for (; j < n; j++) dot += s[j] * dy[j];
+    for (int k = 0; k < 16; k++) dot += lanes[k];
+    for (j = 0; j < n; j++) dy[j] = s[j] * (dy[j] - dot);
+}

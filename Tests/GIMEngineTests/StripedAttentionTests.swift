@@ -7,12 +7,12 @@ import XCTest
 /// whole prompt (what a [T, T] attention computes), on families with sliding windows and
 /// soft-caps, at every knob setting; and finite differences through the striped backward.
 final class StripedAttentionTests: XCTestCase {
-    override func tearDown() { CausalAttention.stripeRows = 64 }
+    override func tearDown() { CausalAttention.stripeRows = 0 }
 
     static func folder(_ family: String) -> String { FamilyParityTests.directory(family).appendingPathComponent("hf").path }
 
     /// (logits at the last position, attributions per setting, GIM embedding gradient) with `stripe` rows per stripe.
-    func run(_ model: CausalLanguageModel, _ tokens: [Int], stripe: Int) throws -> ([Float], [[Float]], [Float]) {
+    static func run(_ model: CausalLanguageModel, _ tokens: [Int], stripe: Int) throws -> ([Float], [[Float]], [Float]) {
         CausalAttention.stripeRows = stripe
         let session = try ExplainSession(model: model, tokenIDs: tokens)
         let settings: [GIMSettings] = [.plain, .gim, .gim014, GIMSettings(freezeNorm: false, softmaxTemperature: 3, qScale: 1, kScale: 1, vScale: 1, gateScale: 1, upScale: 1),
@@ -28,8 +28,8 @@ final class StripedAttentionTests: XCTestCase {
             guard FileManager.default.fileExists(atPath: Self.folder(family)) else { throw XCTSkip("family fixtures missing") }
             let model = try ModelBundle.load(path: Self.folder(family)).model
             let tokens = (0..<100).map { ($0 * 37 + 11) % 300 }
-            let (l1, a1, g1) = try run(model, tokens, stripe: 7)
-            let (l2, a2, g2) = try run(model, tokens, stripe: 1000)
+            let (l1, a1, g1) = try Self.run(model, tokens, stripe: 7)
+            let (l2, a2, g2) = try Self.run(model, tokens, stripe: 1000)
             XCTAssertLessThan(FamilyParityTests.relative(l1, l2), 1e-5, "\(family) logits")
             for (x, y) in zip(a1, a2) { XCTAssertLessThan(FamilyParityTests.relative(x, y), 1e-5, "\(family) attributions") }
             XCTAssertLessThan(FamilyParityTests.relative(g1, g2), 1e-5, "\(family) gradient")

@@ -63,6 +63,11 @@ float *gim_thread_scratch(long floats);
 /// A second such buffer, for the attention's stripes of scores and probabilities.
 float *gim_attention_scratch(long floats);
 
+/// A third, for the keys and values an attention call packs once for all its stripes
+/// (`gim_attention_pack_panels`), which the other threads read while each uses its own
+/// `gim_attention_scratch`.
+float *gim_attention_pack_scratch(long floats);
+
 #ifdef __cplusplus
 }
 #endif

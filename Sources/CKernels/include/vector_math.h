@@ -25,6 +25,9 @@ void gim_silu_product_backward(const float *gate, const float *up, const float *
 /// Softmax of x[0..<n]·scale written to y[0..<n]; y[n..<cols] = 0 (the causal mask). y may be x.
 void gim_softmax_row(const float *x, float *y, long n, long cols, float scale);
 
+/// The softmax backward of one row over n entries, in place: dy[j] = s[j] · (dy[j] − Σ_k s[k]·dy[k]).
+void gim_softmax_backward_row(const float *s, float *dy, long n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,9 +48,7 @@ enum Activations {
         for r in 0..<rows {
             let sr = s + r * cols, dr = dy + r * cols
             let k = keys(r)
-            var dot: Float = 0
-            for j in k { dot += sr[j] * dr[j] }
-            for j in k { dr[j] = sr[j] * (dr[j] - dot) }
+            gim_softmax_backward_row(sr + k.lowerBound, dr + k.lowerBound, k.count)
             for j in 0..<k.lowerBound { dr[j] = 0 }
             for j in k.upperBound..<cols { dr[j] = 0 }
         }

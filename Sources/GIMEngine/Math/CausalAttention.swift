@@ -43,6 +43,30 @@ struct CausalAttention {
     }
     private static let stripeRowsSetting = Locked(0)
 
+    /// Whether a stripe's products run on the attention kernels (`attention_kernels.c`: the keys
+    /// and values packed once per call, no operand copied per stripe) instead of OpenBLAS. On
+    /// when the CPU has AVX-512, unless GIM_ATTENTION_KERNEL=openblas. (Tests compare the two.)
+    static var useKernels: Bool {
+        get { useKernelsSetting.value }
+        set { useKernelsSetting.value = newValue && gim_kernels_available() != 0 }
+    }
+    private static let useKernelsSetting = Locked(
+        gim_kernels_available() != 0 && ProcessInfo.processInfo.environment["GIM_ATTENTION_KERNEL"] != "openblas")
+
+    /// Floats of one key/value head's packed keys (or values) for `keys` keys.
+    func panelFloats(keys: Int) -> Int { gim_attention_panel_floats(keys, headDim) }
+
+    /// Packs the first `keys` rows of every key/value head's keys (`offset` kOffset) or values
+    /// (vOffset) into `into`: head g's panels at g · panelFloats(keys:), as `gim_attention_scores` reads them.
+    func pack(_ qkv: UnsafePointer<Float>, offset: Int, keys: Int, into panels: UnsafeMutablePointer<Float>) {
+        let pf = panelFloats(keys: keys)
+        Parallel.forEachRange(kvHeads, minimumPerPart: keys >= 256 ? 1 : kvHeads) { groups in
+            for g in groups {
+                gim_attention_pack_panels(qkv + offset + g * headDim, qkvStride, keys, headDim, panels + g * pf)
+            }
+        }
+    }
+
     /// Query rows per stripe and head for T tokens.
     func rowsPerStripe(tokens t: Int) -> Int {
         let chosen = Self.stripeRows > 0 ? Self.stripeRows : max(8, 128 / groupSize)
@@ -109,9 +133,15 @@ struct CausalAttention {
         let floats = forwardScratchFloats(tokens: t)
         let parts = parallel && t >= 16 ? Parallel.threads : 1
         let (list, runs) = stripes(rows: t, tokens: t, parts: parts)
+        var keys: UnsafePointer<Float>? = nil
+        if Self.useKernels {
+            let panels = gim_attention_pack_scratch(kvHeads * panelFloats(keys: t))!
+            pack(qkv, offset: kOffset, keys: t, into: panels)
+            keys = UnsafePointer(panels)
+        }
         let body = { (run: Range<Int>) in
             let s = gim_attention_scratch(floats)!
-            for k in run { forwardStripe(list[k], qkv: qkv, ctx: ctx, tokens: t, scratch: s) }
+            for k in run { forwardStripe(list[k], qkv: qkv, keyPanels: keys, ctx: ctx, tokens: t, scratch: s) }
         }
         if parts == 1 { body(0..<list.count) } else {
             // (A pool of another size, e.g. resized meanwhile, runs every part on its first.)
@@ -121,16 +151,18 @@ struct CausalAttention {
         }
     }
 
-    /// One stripe of `forward`; `scratch` holds `forwardScratchFloats`.
-    private func forwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, ctx: UnsafeMutablePointer<Float>, tokens t: Int,
-                               scratch: UnsafeMutablePointer<Float>) {
+    /// One stripe of `forward`; `scratch` holds `forwardScratchFloats`; `keyPanels` are the keys
+    /// packed by `pack` when the kernels run (nil: OpenBLAS).
+    private func forwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, keyPanels: UnsafePointer<Float>?,
+                               ctx: UnsafeMutablePointer<Float>, tokens t: Int, scratch: UnsafeMutablePointer<Float>) {
         let hd = headDim, ld = qkvStride, g = st.group, n = st.i1 - st.i0, m = groupSize * n
         let kr = stripeKeys(st.i0, st.i1), w = kr.count
         let S = scratch, qs = scratch + m * t, cs = qs + m * hd
         gatherHeads(qkv + st.i0 * ld, ld: ld, group: g, rows: n, into: qs)
-        scores(qs, k: qkv + kOffset + g * hd + kr.lowerBound * ld, stripe: st, keys: kr, into: S)
+        scores(qs, k: qkv + kOffset + g * hd + kr.lowerBound * ld, panels: keyPanels.map { $0 + g * panelFloats(keys: t) },
+               stripe: st, keys: kr, into: S)
         Activations.softmaxRows(S, S, rows: m, cols: w, keys: { local(st.i0 + $0 % n, kr) })
-        BLAS.gemm(m: m, n: hd, k: w, a: S, lda: w, b: qkv + vOffset + g * hd + kr.lowerBound * ld, ldb: ld, c: cs, ldc: hd)
+        mix(S, w, m: m, keys: w, qkv + vOffset + g * hd + kr.lowerBound * ld, alpha: 1, into: cs, kernels: keyPanels != nil)
         scatterHeads(cs, rows: n, group: g, into: ctx + st.i0 * ctxStride, ld: ctxStride)
     }
 
@@ -163,16 +195,42 @@ struct CausalAttention {
     }
 
     /// s [G·rows, keys.count] = qs · k_keysᵀ · scale for the stacked query rows `qs` [G·rows, hd]
-    /// (`k` points at the first key; keys are `qkvStride` apart), soft-capped on each row's keys.
-    private func scores(_ qs: UnsafePointer<Float>, k: UnsafePointer<Float>, stripe st: Stripe, keys kr: Range<Int>,
-                        into s: UnsafeMutablePointer<Float>) {
+    /// (`k` points at the first key; keys are `qkvStride` apart; `panels`, when the kernels run, are
+    /// the group's keys packed from key 0), soft-capped on each row's keys.
+    private func scores(_ qs: UnsafePointer<Float>, k: UnsafePointer<Float>, panels: UnsafePointer<Float>?, stripe st: Stripe,
+                        keys kr: Range<Int>, into s: UnsafeMutablePointer<Float>) {
         let w = kr.count, n = st.i1 - st.i0, m = groupSize * n
-        BLAS.gemm(transB: true, m: m, n: w, k: headDim, alpha: scale, a: qs, lda: headDim, b: k, ldb: qkvStride, c: s, ldc: w)
+        if let panels {
+            gim_attention_scores(qs, m, headDim, panels, kr.lowerBound, w, scale, s, w)
+        } else {
+            BLAS.gemm(transB: true, m: m, n: w, k: headDim, alpha: scale, a: qs, lda: headDim, b: k, ldb: qkvStride, c: s, ldc: w)
+        }
         if let softcap {
             for row in 0..<m {
                 let line = s + row * w
                 for j in local(st.i0 + row % n, kr) { line[j] = tanhf(line[j] / softcap) * softcap }
             }
+        }
+    }
+
+    /// c [m, hd] = α · p [m, keys] (rows `ldp` apart) · key rows [keys, hd] (`qkvStride` apart).
+    @inline(__always) private func mix(_ p: UnsafePointer<Float>, _ ldp: Int, m: Int, keys w: Int, _ key: UnsafePointer<Float>,
+                                       alpha: Float, into c: UnsafeMutablePointer<Float>, kernels: Bool) {
+        if kernels {
+            gim_attention_mix(p, ldp, m, w, key, qkvStride, headDim, alpha, c, headDim)
+        } else {
+            BLAS.gemm(m: m, n: headDim, k: w, alpha: alpha, a: p, lda: ldp, b: key, ldb: qkvStride, c: c, ldc: headDim)
+        }
+    }
+
+    /// c [keys, hd] += α · p [m, keys]ᵀ (rows `ldp` apart) · x [m, hd].
+    @inline(__always) private func gather(_ p: UnsafePointer<Float>, _ ldp: Int, m: Int, keys w: Int, _ x: UnsafePointer<Float>,
+                                          alpha: Float, into c: UnsafeMutablePointer<Float>, kernels: Bool) {
+        if kernels {
+            gim_attention_gather(p, ldp, m, w, x, headDim, alpha, c)
+        } else {
+            BLAS.gemm(transA: true, m: w, n: headDim, k: m, alpha: alpha, a: p, lda: ldp, b: x, ldb: headDim,
+                      beta: 1, c: c, ldc: headDim)
         }
     }
 
@@ -196,6 +254,14 @@ struct CausalAttention {
         let parts = t >= 16 ? Parallel.threads : 1
         scratch.reserveSpill(parts: parts)
         let (list, runs) = stripes(rows: r, tokens: t, parts: parts)
+        // The kernels read the keys and values of rows < r packed once (keys then values, by group).
+        var panels: UnsafePointer<Float>? = nil
+        if Self.useKernels {
+            let pf = panelFloats(keys: r), buffer = scratch.panels(floats: 2 * kvHeads * pf)
+            pack(qkv, offset: kOffset, keys: r, into: buffer)
+            pack(qkv, offset: vOffset, keys: r, into: buffer + kvHeads * pf)
+            panels = UnsafePointer(buffer)
+        }
         // The group each part starts in the middle of (its sums go to the part's spill slot), or nil.
         let spilled: [Int?] = runs.map { run in
             guard let k = run.first, list[k].i0 > 0 else { return nil }
@@ -212,7 +278,8 @@ struct CausalAttention {
                     dk.update(repeating: 0, count: r * hd)
                     dv.update(repeating: 0, count: r * hd)
                 }
-                backwardStripe(st, qkv: qkv, dCtx: dCtx, dQKV: dQKV, dk: dk, dv: dv, stripes: stripes, tokens: t, settings: s)
+                backwardStripe(st, qkv: qkv, panels: panels, rows: r, dCtx: dCtx, dQKV: dQKV, dk: dk, dv: dv,
+                               stripes: stripes, tokens: t, settings: s)
             }
         }
         if parts == 1 { body(0) } else {
@@ -243,8 +310,10 @@ struct CausalAttention {
     }
 
     /// One stripe of `backward`: writes the group's dq rows into dQKV and adds its dk, dv
-    /// contributions ([T, headDim] each) into `dk`, `dv`. `stripes` holds `backwardScratchFloats`.
-    private func backwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, dCtx: UnsafePointer<Float>,
+    /// contributions ([T, headDim] each) into `dk`, `dv`. `stripes` holds `backwardScratchFloats`;
+    /// `panels` are the keys and values of rows < r packed by `pack` when the kernels run (nil: OpenBLAS).
+    private func backwardStripe(_ st: Stripe, qkv: UnsafePointer<Float>, panels: UnsafePointer<Float>?, rows r: Int,
+                                dCtx: UnsafePointer<Float>,
                                 dQKV: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
                                 dv: UnsafeMutablePointer<Float>, stripes: UnsafeMutablePointer<Float>,
                                 tokens t: Int, settings s: GIMSettings) {
@@ -257,11 +326,17 @@ struct CausalAttention {
         let kk = qkv + kOffset + g * hd + kr.lowerBound * ld, vv = qkv + vOffset + g * hd + kr.lowerBound * ld
         gatherHeads(qkv + st.i0 * ld, ld: ld, group: g, rows: n, into: qs)
         gatherHeads(dCtx + st.i0 * ctxStride, ld: ctxStride, group: g, rows: n, into: dcs)
-        scores(qs, k: kk, stripe: st, keys: kr, into: S)
+        let pf = panelFloats(keys: r)
+        let keyPanels = panels.map { $0 + g * pf }, valuePanels = panels.map { $0 + (kvHeads + g) * pf }
+        scores(qs, k: kk, panels: keyPanels, stripe: st, keys: kr, into: S)
         Activations.softmaxRows(S, P, rows: m, cols: w, keys: keys)
-        // dP = dctx · vᵀ; dv += Pᵀ · dctx (the group's heads summed by the GEMM)
-        BLAS.gemm(transB: true, m: m, n: w, k: hd, a: dcs, lda: hd, b: vv, ldb: ld, c: dP, ldc: w)
-        BLAS.gemm(transA: true, m: w, n: hd, k: m, a: P, lda: w, b: dcs, ldb: hd, beta: 1, c: dv + kr.lowerBound * hd, ldc: hd)
+        // dP = dctx · vᵀ; dv += Pᵀ · dctx (the group's heads summed by the product)
+        if let valuePanels {
+            gim_attention_scores(dcs, m, hd, valuePanels, kr.lowerBound, w, 1, dP, w)
+        } else {
+            BLAS.gemm(transB: true, m: m, n: w, k: hd, a: dcs, lda: hd, b: vv, ldb: ld, c: dP, ldc: w)
+        }
+        gather(P, w, m: m, keys: w, dcs, alpha: 1, into: dv + kr.lowerBound * hd, kernels: panels != nil)
         var sBackward = UnsafePointer(P)
         if s.softmaxTemperature != 1 {
             Activations.softmaxRows(S, sT, rows: m, cols: w, scale: 1 / s.softmaxTemperature, keys: keys)
@@ -278,10 +353,9 @@ struct CausalAttention {
             }
         }
         // dq = dS · k · scale (scattered to each head's columns); dk += dSᵀ · q · scale
-        BLAS.gemm(m: m, n: hd, k: w, alpha: scale, a: dP, lda: w, b: kk, ldb: ld, c: dqs, ldc: hd)
+        mix(dP, w, m: m, keys: w, kk, alpha: scale, into: dqs, kernels: panels != nil)
         scatterHeads(dqs, rows: n, group: g, into: dQKV + st.i0 * ld, ld: ld)
-        BLAS.gemm(transA: true, m: w, n: hd, k: m, alpha: scale, a: dP, lda: w, b: qs, ldb: hd,
-                  beta: 1, c: dk + kr.lowerBound * hd, ldc: hd)
+        gather(dP, w, m: m, keys: w, qs, alpha: scale, into: dk + kr.lowerBound * hd, kernels: panels != nil)
     }
 }
 
@@ -294,12 +368,20 @@ final class AttentionBackwardScratch {
     let tokens: Int, kvHeads: Int, headDim: Int
     let dkBuffer: FloatBuffer, dvBuffer: FloatBuffer
     private var spill: FloatBuffer
+    private var packed: FloatBuffer
 
     init(tokens t: Int, kvHeads: Int, headDim: Int) {
         self.tokens = t; self.kvHeads = kvHeads; self.headDim = headDim
         dkBuffer = FloatBuffer(count: kvHeads * t * headDim)
         dvBuffer = FloatBuffer(count: kvHeads * t * headDim)
         spill = FloatBuffer(count: 0)
+        packed = FloatBuffer(count: 0)
+    }
+
+    /// At least `floats` floats for the keys and values the attention kernels pack per call.
+    func panels(floats: Int) -> UnsafeMutablePointer<Float> {
+        if packed.count < floats { packed = FloatBuffer(count: floats) }
+        return packed.pointer
     }
 
     var dk: UnsafeMutablePointer<Float> { dkBuffer.pointer }
