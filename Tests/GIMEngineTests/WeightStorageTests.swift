@@ -160,11 +160,15 @@ final class WeightStorageTests: XCTestCase {
                 let la = try a.logits(at: length - 1), lb = try b.logits(at: length - 1)
                 XCTAssertLessThan(FamilyParityTests.relative(la, lb), 1e-5, "\(type) logits, \(length) tokens")
                 // (One token's attribution is a single sum of 256 products that largely cancel:
-                // its gradient is compared below instead.)
+                // its gradient is compared below instead. These random models' attention is
+                // saturated, e.g. Q4_1 at 6 tokens attributes 1e-36 next to 17, so the softmax
+                // backward cancels and a 1e-7 difference of the forward comes out near 2e-5; the
+                // attention on OpenBLAS or on the attention kernels sums in another order and
+                // lands on either side of 1e-5.)
                 for settings in [GIMSettings.gim, .plain] where length > 1 {
                     let x = try a.attribute(targetTokenID: 5, baselineTokenID: 0, settings: settings)
                     let y = try b.attribute(targetTokenID: 5, baselineTokenID: 0, settings: settings)
-                    XCTAssertLessThan(FamilyParityTests.relative(x.values, y.values), 1e-5, "\(type) attributions, \(length) tokens")
+                    XCTAssertLessThan(FamilyParityTests.relative(x.values, y.values), 5e-5, "\(type) attributions, \(length) tokens")
                 }
                 var seed = [Float](repeating: 0, count: length * 256)
                 for j in 0..<256 { seed[(length - 1) * 256 + j] = Float(j % 7) - 3 }
