@@ -1,7 +1,7 @@
 import XCTest
 @testable import GIMEngine
 
-/// GIM_THREADS and GIM_LINEAR_KERNEL have one rule each, used by the engine and the CLI.
+/// GIM_THREADS, GIM_LINEAR_KERNEL and GIM_ATTENTION_KERNEL have one rule each, used by the engine and the CLI.
 final class EngineEnvironmentTests: XCTestCase {
     func testThreadsAcceptsOneToSixtyFour() throws {
         XCTAssertNil(try EngineEnvironment.threads([:]))
@@ -24,5 +24,14 @@ final class EngineEnvironmentTests: XCTestCase {
         XCTAssertThrowsError(try EngineEnvironment.linearKernel(["GIM_LINEAR_KERNEL": "fast"]))
         XCTAssertThrowsError(try EngineEnvironment.check(["GIM_THREADS": "2", "GIM_LINEAR_KERNEL": "OpenBLAS"]))
         XCTAssertNoThrow(try EngineEnvironment.check(["GIM_THREADS": "2", "GIM_LINEAR_KERNEL": "auto"]))
+    }
+
+    func testAttentionKernel() throws {
+        XCTAssertEqual(try EngineEnvironment.attentionKernel([:]), "auto")
+        XCTAssertEqual(try EngineEnvironment.attentionKernel(["GIM_ATTENTION_KERNEL": "openblas"]), "openblas")
+        XCTAssertThrowsError(try EngineEnvironment.check(["GIM_ATTENTION_KERNEL": "flash"])) { error in
+            XCTAssertTrue("\(error)".contains("GIM_ATTENTION_KERNEL must be"), "\(error)")
+        }
+        XCTAssertNoThrow(try EngineEnvironment.check(["GIM_ATTENTION_KERNEL": "auto", "GIM_LINEAR_KERNEL": "openblas"]))
     }
 }

@@ -99,6 +99,7 @@ check "error: GIM_THREADS=65" expect_error threads65 "from 1 to 64" env GIM_THRE
 check "error: GIM_THREADS=+4" expect_error threadsplus "from 1 to 64" env GIM_THREADS=+4 "$gim" predict --model "$model" --prompt hi
 check "GIM_THREADS=64 is accepted" bash -c "GIM_THREADS=64 '$gim' predict --model '$model' --prompt hi > /dev/null"
 check "error: unknown GIM_LINEAR_KERNEL" expect_error kernel "GIM_LINEAR_KERNEL must be" env GIM_LINEAR_KERNEL=fast "$gim" predict --model "$model" --prompt hi
+check "error: unknown GIM_ATTENTION_KERNEL" expect_error akernel "GIM_ATTENTION_KERNEL must be" env GIM_ATTENTION_KERNEL=flash "$gim" predict --model "$model" --prompt hi
 check "GIM_THREADS=1 and the OpenBLAS path give the same top token" py "
 import json, subprocess, os
 def top(extra):

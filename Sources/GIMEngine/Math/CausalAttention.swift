@@ -51,7 +51,8 @@ struct CausalAttention {
         set { useKernelsSetting.value = newValue && gim_kernels_available() != 0 }
     }
     private static let useKernelsSetting = Locked(
-        gim_kernels_available() != 0 && ProcessInfo.processInfo.environment["GIM_ATTENTION_KERNEL"] != "openblas")
+        gim_kernels_available() != 0
+            && (try? EngineEnvironment.attentionKernel(ProcessInfo.processInfo.environment)) != "openblas")
 
     /// Floats of one key/value head's packed keys (or values) for `keys` keys.
     func panelFloats(keys: Int) -> Int { gim_attention_panel_floats(keys, headDim) }

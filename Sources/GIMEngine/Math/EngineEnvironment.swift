@@ -25,9 +25,18 @@ public enum EngineEnvironment {
     /// GIM_LINEAR_KERNEL: "auto" (the default: the own AVX-512 kernels where the CPU has them) or
     /// "openblas" (OpenBLAS only); anything else is an error.
     public static func linearKernel(_ env: [String: String]) throws -> String {
-        guard let k = env["GIM_LINEAR_KERNEL"] else { return "auto" }
+        try kernelChoice(env, "GIM_LINEAR_KERNEL")
+    }
+
+    /// GIM_ATTENTION_KERNEL: the same choice for the attention's products (`attention_kernels.c`).
+    public static func attentionKernel(_ env: [String: String]) throws -> String {
+        try kernelChoice(env, "GIM_ATTENTION_KERNEL")
+    }
+
+    private static func kernelChoice(_ env: [String: String], _ variable: String) throws -> String {
+        guard let k = env[variable] else { return "auto" }
         guard k == "openblas" || k == "auto" else {
-            throw EngineEnvironmentError(description: "GIM_LINEAR_KERNEL must be \"openblas\" (use OpenBLAS only) or \"auto\" (got \"\(k)\")")
+            throw EngineEnvironmentError(description: "\(variable) must be \"openblas\" (use OpenBLAS only) or \"auto\" (got \"\(k)\")")
         }
         return k
     }
@@ -36,5 +45,6 @@ public enum EngineEnvironment {
     public static func check(_ env: [String: String]) throws {
         _ = try threads(env)
         _ = try linearKernel(env)
+        _ = try attentionKernel(env)
     }
 }
