@@ -179,7 +179,9 @@ extension DecoderConfig {
         let forwardScratch = c.dim + c.ffnDim
         let attention = CausalAttention(heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1)
         let stripes = attention.backwardScratchFloats(tokens: t) * Parallel.threads + 2 * Parallel.threads * t * c.headDim
-        return 4 * (t * (kept + backward + forwardScratch) + stripes)
+        // The attention kernels' packed keys: the forward's (keys) and the backward's (keys and values).
+        let packed = 3 * c.kvHeads * attention.panelFloats(keys: t)
+        return 4 * (t * (kept + backward + forwardScratch) + stripes + packed)
     }
 
 }
