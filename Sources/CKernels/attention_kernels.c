@@ -83,13 +83,27 @@ AVX512 void gim_attention_scores(const float *a, long m, long hd, const float *p
     }
 }
 
-// MARK: mix
+// MARK: column chunks (mix and gather)
+
+// The lanes of the first n floats of a vector (n ≥ 16: all).
+INLINE __mmask16 first_lanes(long n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+
+// The head columns [c0, c0 + 64) ∩ [0, hd) as nv vectors, the last one under `last`.
+typedef struct { int nv; __mmask16 last; } Columns;
+INLINE Columns columns_at(long c0, long hd) {
+    const long cols = hd - c0 < COLUMNS ? hd - c0 : COLUMNS;
+    const int nv = (int)((cols + 15) / 16);
+    return (Columns){nv, first_lanes(cols - 16 * (nv - 1))};
+}
 
 INLINE __mmask16 lane_mask(int v, int nv, __mmask16 last) { return v == nv - 1 ? last : (__mmask16)0xFFFF; }
 
-// c[r, 0..<16·nv] (=|+=) Σ_{j0 ≤ j < j1} p[r, j] · key[j, 0..<16·nv] for r < R (last vector under `last`).
+// MARK: mix
+
+// c[r, 0..<16·nv] (=|+=) Σ_{j0 ≤ j < j1} p[r, j] · key[j, 0..<16·nv] for r < R (last vector under `last`),
+// times α when `final` (the sum is complete).
 INLINE AVX512 void mix_tile(const float *p, long ldp, long j0, long j1, const float *key, long ldk, float *c,
-                            long ldc, const int R, const int nv, __mmask16 last, int resume) {
+                            long ldc, const int R, const int nv, __mmask16 last, int resume, int final, __m512 alpha) {
     __m512 acc[MIX_ROWS][4];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < nv; v++)
@@ -104,7 +118,9 @@ INLINE AVX512 void mix_tile(const float *p, long ldp, long j0, long j1, const fl
         }
     }
     for (int r = 0; r < R; r++)
-        for (int v = 0; v < nv; v++) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, lane_mask(v, nv, last), acc[r][v]);
+        for (int v = 0; v < nv; v++)
+            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, lane_mask(v, nv, last),
+                                  final ? _mm512_mul_ps(acc[r][v], alpha) : acc[r][v]);
 }
 
 AVX512 void gim_attention_mix(const float *p, long ldp, long m, long w, const float *key, long ldk, long hd,
@@ -115,34 +131,24 @@ AVX512 void gim_attention_mix(const float *p, long ldp, long m, long w, const fl
             for (long d = 0; d < hd; d++) c[i * ldc + d] = 0;
         return;
     }
+    const __m512 al = _mm512_set1_ps(alpha);
     for (long j0 = 0; j0 < w; j0 += MIX_CHUNK) {
         const long j1 = w - j0 < MIX_CHUNK ? w : j0 + MIX_CHUNK;
+        const int resume = j0 > 0, final = j1 == w;
         for (long i = 0; i < m; i += MIX_ROWS) {
             const long rows = m - i < MIX_ROWS ? m - i : MIX_ROWS;
             for (long c0 = 0; c0 < hd; c0 += COLUMNS) {
-                const long cols = hd - c0 < COLUMNS ? hd - c0 : COLUMNS;
-                const int nv = (int)((cols + 15) / 16);
-                const __mmask16 last = cols % 16 ? (__mmask16)((1u << (cols % 16)) - 1) : (__mmask16)0xFFFF;
+                const Columns cc = columns_at(c0, hd);
                 const float *pi = p + i * ldp, *kc = key + c0;
                 float *ci = c + i * ldc + c0;
-                const int resume = j0 > 0;
-#define TILE(R, NV) mix_tile(pi, ldp, j0, j1, kc, ldk, ci, ldc, R, NV, last, resume)
-#define ROWS(R) case R: switch (nv) { case 1: TILE(R, 1); break; case 2: TILE(R, 2); break; \
-                                      case 3: TILE(R, 3); break; default: TILE(R, 4); break; } break;
+#define TILE(R, NV) mix_tile(pi, ldp, j0, j1, kc, ldk, ci, ldc, R, NV, cc.last, resume, final, al)
+#define ROWS(R) case R: switch (cc.nv) { case 1: TILE(R, 1); break; case 2: TILE(R, 2); break; \
+                                         case 3: TILE(R, 3); break; default: TILE(R, 4); break; } break;
                 switch (rows) { ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) }
 #undef ROWS
 #undef TILE
             }
         }
-    }
-    if (alpha != 1) {
-        const __m512 al = _mm512_set1_ps(alpha);
-        for (long i = 0; i < m; i++)
-            for (long d = 0; d < hd; d += 16) {
-                const __mmask16 mk = hd - d < 16 ? (__mmask16)((1u << (hd - d)) - 1) : (__mmask16)0xFFFF;
-                float *q = c + i * ldc + d;
-                _mm512_mask_storeu_ps(q, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, q), al));
-            }
     }
 }
 
@@ -178,14 +184,12 @@ AVX512 void gim_attention_gather(const float *p, long ldp, long m, long w, const
     for (long j = 0; j < w; j += GATHER_KEYS) {
         const long keys = w - j < GATHER_KEYS ? w - j : GATHER_KEYS;
         for (long c0 = 0; c0 < hd; c0 += COLUMNS) {
-            const long cols = hd - c0 < COLUMNS ? hd - c0 : COLUMNS;
-            const int nv = (int)((cols + 15) / 16);
-            const __mmask16 last = cols % 16 ? (__mmask16)((1u << (cols % 16)) - 1) : (__mmask16)0xFFFF;
+            const Columns cc = columns_at(c0, hd);
             const float *pj = p + j, *xc = x + c0;
             float *cj = c + j * hd + c0;
-#define TILE(K, NV) gather_tile(pj, ldp, m, xc, hd, cj, K, NV, last, al)
-#define KEYS(K) case K: switch (nv) { case 1: TILE(K, 1); break; case 2: TILE(K, 2); break; \
-                                      case 3: TILE(K, 3); break; default: TILE(K, 4); break; } break;
+#define TILE(K, NV) gather_tile(pj, ldp, m, xc, hd, cj, K, NV, cc.last, al)
+#define KEYS(K) case K: switch (cc.nv) { case 1: TILE(K, 1); break; case 2: TILE(K, 2); break; \
+                                         case 3: TILE(K, 3); break; default: TILE(K, 4); break; } break;
             switch (keys) { KEYS(1) KEYS(2) KEYS(3) KEYS(4) KEYS(5) KEYS(6) }
 #undef KEYS
 #undef TILE

@@ -196,21 +196,30 @@ struct CausalAttention {
     }
 
     /// s [G·rows, keys.count] = qs · k_keysᵀ · scale for the stacked query rows `qs` [G·rows, hd]
-    /// (`k` points at the first key; keys are `qkvStride` apart; `panels`, when the kernels run, are
-    /// the group's keys packed from key 0), soft-capped on each row's keys.
+    /// (see `keyProduct` for `k` and `panels`), soft-capped on each row's keys.
     private func scores(_ qs: UnsafePointer<Float>, k: UnsafePointer<Float>, panels: UnsafePointer<Float>?, stripe st: Stripe,
                         keys kr: Range<Int>, into s: UnsafeMutablePointer<Float>) {
         let w = kr.count, n = st.i1 - st.i0, m = groupSize * n
-        if let panels {
-            gim_attention_scores(qs, m, headDim, panels, kr.lowerBound, w, scale, s, w)
-        } else {
-            BLAS.gemm(transB: true, m: m, n: w, k: headDim, alpha: scale, a: qs, lda: headDim, b: k, ldb: qkvStride, c: s, ldc: w)
-        }
+        keyProduct(qs, m: m, k, panels: panels, keys: kr, alpha: scale, into: s)
         if let softcap {
             for row in 0..<m {
                 let line = s + row * w
                 for j in local(st.i0 + row % n, kr) { line[j] = tanhf(line[j] / softcap) * softcap }
             }
+        }
+    }
+
+    /// s [m, keys.count] = α · a [m, hd] · key rows `keys`ᵀ: on the kernels from `panels` (the group's
+    /// keys or values packed from key 0 by `pack`), else on OpenBLAS from `key` (the first of the
+    /// rows, `qkvStride` apart).
+    @inline(__always) private func keyProduct(_ a: UnsafePointer<Float>, m: Int, _ key: UnsafePointer<Float>,
+                                              panels: UnsafePointer<Float>?, keys kr: Range<Int>, alpha: Float,
+                                              into s: UnsafeMutablePointer<Float>) {
+        let w = kr.count
+        if let panels {
+            gim_attention_scores(a, m, headDim, panels, kr.lowerBound, w, alpha, s, w)
+        } else {
+            BLAS.gemm(transB: true, m: m, n: w, k: headDim, alpha: alpha, a: a, lda: headDim, b: key, ldb: qkvStride, c: s, ldc: w)
         }
     }
 
@@ -332,11 +341,7 @@ struct CausalAttention {
         scores(qs, k: kk, panels: keyPanels, stripe: st, keys: kr, into: S)
         Activations.softmaxRows(S, P, rows: m, cols: w, keys: keys)
         // dP = dctx · vᵀ; dv += Pᵀ · dctx (the group's heads summed by the product)
-        if let valuePanels {
-            gim_attention_scores(dcs, m, hd, valuePanels, kr.lowerBound, w, 1, dP, w)
-        } else {
-            BLAS.gemm(transB: true, m: m, n: w, k: hd, a: dcs, lda: hd, b: vv, ldb: ld, c: dP, ldc: w)
-        }
+        keyProduct(dcs, m: m, vv, panels: valuePanels, keys: kr, alpha: 1, into: dP)
         gather(P, w, m: m, keys: w, dcs, alpha: 1, into: dv + kr.lowerBound * hd, kernels: panels != nil)
         var sBackward = UnsafePointer(P)
         if s.softmaxTemperature != 1 {
