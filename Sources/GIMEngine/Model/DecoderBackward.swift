@@ -24,6 +24,10 @@ public final class DecoderBackward: BackwardPass {
     let dPostNorm: FloatBuffer?
     /// Recomputes the layers of a checkpointed forward pass (made on first use).
     private var replay: CheckpointReplay?
+    /// The seed's first row that is not all zero (set by `begin`; 0 with stacked sequences).
+    /// Rows only mix in attention, so in the last block everything above the attention (the MLP,
+    /// attn_output) has a gradient on rows ≥ it alone: one row when a single position is explained.
+    private var seedFirstRow = 0
 
     /// Stacked sequences (see `DecoderForwardCache.sequences`): the attention and RoPE run per
     /// sequence of t/sequences rows, everything else over all rows at once.
@@ -88,6 +92,7 @@ public final class DecoderBackward: BackwardPass {
         // (one sequence; stacked sequences run every row).
         let r = sequences > 1 ? t : min(rows ?? t, t)
         replay?.forget()
+        seedFirstRow = sequences > 1 ? 0 : Self.firstNonzeroRow(seed.pointer, rows: r, dim: c.dim)
         dx.zero()
         // hidden = output_norm(xOut)
         RMSNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNorm.pointer, invRms: cache.invRmsOut.pointer,
@@ -103,27 +108,33 @@ public final class DecoderBackward: BackwardPass {
         let d = c.dim, f = c.ffnDim
         let n = t / sequences, seqRows = sequences > 1 ? n : r
         observer?(.blockOutput(layer: l), dx.pointer, d)
+        // Rows lo..<r of the MLP and attn_output backward: in the last block only the seed's rows
+        // (`seedFirstRow`) have a gradient there, elsewhere every row may. An observer sees every row.
+        let lo = l == c.layers - 1 && observer == nil ? min(seedFirstRow, max(r - 1, 0)) : 0, rr = r - lo, f2 = 2 * f
 
         // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
         let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,
-                                    rows: r, settings: s)
+                                    rows: lo..<r, settings: s)
         // mlpOut = ffn_down(act): act gets dMLP · W_down.
-        lw.down.backward(dMLP.pointer, dAct.pointer, rows: r)
+        lw.down.backward(dMLP.pointer + lo * d, dAct.pointer + lo * f, rows: rr)
         // act = act(gate) ⊙ up, with GIM's scales on the two branches at the product and the
         // activation rule (gradient, or AttnLRP's identity) at act(gate).
-        Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer, dAct.pointer, dGateUp.pointer, rows: r, f: f,
+        Activations.gatedProductBackwardRows(c.activation, lc.gateUp.pointer + lo * f2, dAct.pointer + lo * f,
+                                             dGateUp.pointer + lo * f2, rows: rr, f: f,
                                              gateScale: s.gateScale, upScale: s.upScale, rule: s.activationRule)
         // [gate | up] = ffn_norm(xMid) · W_gateUpᵀ
-        lw.gateUp.backward(dGateUp.pointer, dxn.pointer, rows: r)
+        lw.gateUp.backward(dGateUp.pointer + lo * f2, dxn.pointer + lo * d, rows: rr)
         // n = ffn_norm(xMid); dx already holds the residual path's gradient at xMid.
-        RMSNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer,
-                         dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+        RMSNorm.backward(dxn.pointer + lo * d, lc.xMid.pointer + lo * d, lw.ffnNorm.pointer, invRms: lc.invRms2.pointer + lo,
+                         dx: dx.pointer + lo * d, rows: rr, dim: d, frozen: s.freezeNorm)
         observer?(.attentionOutput(layer: l), dx.pointer, d)
 
         // xMid = xIn + [post_attn_norm](attn_output(ctx))
         let dAttention = postNormBackward(dx, input: lc.attnOut, weight: lw.extras.postAttnNorm,
-                                          invRms: lc.invRmsPostAttn, rows: r, settings: s)
-        lw.o.backward(dAttention.pointer, dCtx.pointer, rows: r)
+                                          invRms: lc.invRmsPostAttn, rows: lo..<r, settings: s)
+        lw.o.backward(dAttention.pointer + lo * d, dCtx.pointer + lo * c.attnDim, rows: rr)
+        // The attention reads dctx on every row < r (rows < lo: none reaches the seed from here).
+        dCtx.pointer.update(repeating: 0, count: lo * c.attnDim)
         observer?(.headOutputs(layer: l), dCtx.pointer, c.attnDim)
         for q in 0..<sequences {
             let o = q * n
@@ -164,15 +175,21 @@ public final class DecoderBackward: BackwardPass {
         return replay!.layer(l, of: cache)
     }
 
-    /// The gradient at a post-norm's input from the gradient `dy` at its output (rows < r), or
+    /// The gradient at a post-norm's input from the gradient `dy` at its output (on `rows`), or
     /// `dy` itself when the family has no post-norm there.
     private func postNormBackward(_ dy: FloatBuffer, input: FloatBuffer?, weight: FloatBuffer?, invRms: FloatBuffer?,
-                                  rows r: Int, settings s: GIMSettings) -> FloatBuffer {
+                                  rows: Range<Int>, settings s: GIMSettings) -> FloatBuffer {
         guard let input, let weight, let invRms, let out = dPostNorm else { return dy }
-        let d = model.config.dim
-        out.pointer.update(repeating: 0, count: r * d)
-        RMSNorm.backward(dy.pointer, input.pointer, weight.pointer, invRms: invRms.pointer, dx: out.pointer,
-                         rows: r, dim: d, frozen: s.freezeNorm)
+        let d = model.config.dim, lo = rows.lowerBound
+        (out.pointer + lo * d).update(repeating: 0, count: rows.count * d)
+        RMSNorm.backward(dy.pointer + lo * d, input.pointer + lo * d, weight.pointer, invRms: invRms.pointer + lo,
+                         dx: out.pointer + lo * d, rows: rows.count, dim: d, frozen: s.freezeNorm)
         return out
+    }
+
+    /// The first of `rows` rows of x ([rows, dim]) holding a non-zero value; `rows` when none does.
+    static func firstNonzeroRow(_ x: UnsafePointer<Float>, rows: Int, dim: Int) -> Int {
+        for i in 0..<rows * dim where x[i] != 0 { return i / dim }
+        return rows
     }
 }
