@@ -15,6 +15,15 @@ public enum BackwardSeed {
         (seed.pointer + position * d).update(from: values, count: d)
     }
 
+    /// The first of `rows` rows of a seed ([rows, dim]) holding a non-zero value; `rows` when none
+    /// does. Rows mix only in attention, so in the last block everything above the attention (MLP,
+    /// output projection) has a gradient on rows ≥ it alone: a backward runs those on one row
+    /// when a single position is explained (`fill`).
+    static func firstNonzeroRow(_ seed: UnsafePointer<Float>, rows: Int, dim: Int) -> Int {
+        for i in 0..<rows * dim where seed[i] != 0 { return i / dim }
+        return rows
+    }
+
     /// ∂L/∂hidden[position] as one [D] row (see `fill`).
     static func row(model: CausalLanguageModel, pass: ForwardPass, position: Int, target: Int, foil: Int?) -> [Float] {
         let d = model.dim, head = model.outputHead

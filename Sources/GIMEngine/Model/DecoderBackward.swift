@@ -24,9 +24,8 @@ public final class DecoderBackward: BackwardPass {
     let dPostNorm: FloatBuffer?
     /// Recomputes the layers of a checkpointed forward pass (made on first use).
     private var replay: CheckpointReplay?
-    /// The seed's first row that is not all zero (set by `begin`; 0 with stacked sequences).
-    /// Rows only mix in attention, so in the last block everything above the attention (the MLP,
-    /// attn_output) has a gradient on rows ≥ it alone: one row when a single position is explained.
+    /// The seed's first row that is not all zero (set by `begin`; 0 with stacked sequences): the
+    /// last block's MLP and attn_output backward start there (`BackwardSeed.firstNonzeroRow`).
     private var seedFirstRow = 0
 
     /// Stacked sequences (see `DecoderForwardCache.sequences`): the attention and RoPE run per
@@ -92,7 +91,7 @@ public final class DecoderBackward: BackwardPass {
         // (one sequence; stacked sequences run every row).
         let r = sequences > 1 ? t : min(rows ?? t, t)
         replay?.forget()
-        seedFirstRow = sequences > 1 ? 0 : Self.firstNonzeroRow(seed.pointer, rows: r, dim: c.dim)
+        seedFirstRow = sequences > 1 ? 0 : BackwardSeed.firstNonzeroRow(seed.pointer, rows: r, dim: c.dim)
         dx.zero()
         // hidden = output_norm(xOut)
         RMSNorm.backward(seed.pointer, cache.xOut.pointer, w.outputNorm.pointer, invRms: cache.invRmsOut.pointer,
@@ -185,11 +184,5 @@ public final class DecoderBackward: BackwardPass {
         RMSNorm.backward(dy.pointer + lo * d, input.pointer + lo * d, weight.pointer, invRms: invRms.pointer + lo,
                          dx: out.pointer + lo * d, rows: rows.count, dim: d, frozen: s.freezeNorm)
         return out
-    }
-
-    /// The first of `rows` rows of x ([rows, dim]) holding a non-zero value; `rows` when none does.
-    static func firstNonzeroRow(_ x: UnsafePointer<Float>, rows: Int, dim: Int) -> Int {
-        for i in 0..<rows * dim where x[i] != 0 { return i / dim }
-        return rows
     }
 }

@@ -29,9 +29,14 @@ public enum FLOPs {
         return Double(c.layers) * Double(t) * linearPerRow(c) + attention + 2 * Double(c.vocabSize * c.dim)
     }
 
-    /// Activation-gradient backward over T tokens (no weight gradients).
+    /// Matrix FLOPs of one row of a block's attn_output and MLP: what the last block's backward
+    /// skips on the rows the seed does not reach (see `DecoderBackward.seedFirstRow`).
+    static func tailPerRow(_ c: DecoderConfig) -> Double { 2 * Double(c.dim * c.attnDim + 3 * c.ffnDim * c.dim) }
+
+    /// Activation-gradient backward over T tokens (no weight gradients) from one target position,
+    /// the last: the last block's attn_output and MLP run on that row only.
     public static func backward(_ c: DecoderConfig, tokens t: Int) -> Double {
         let attention = Double(c.heads) * 8 * Double(c.headDim) * attendedPairs(c, tokens: t)   // dP, dv, dq, dk
-        return Double(c.layers) * Double(t) * linearPerRow(c) + attention
+        return Double(c.layers) * Double(t) * linearPerRow(c) - Double(max(t - 1, 0)) * tailPerRow(c) + attention
     }
 }

@@ -41,6 +41,9 @@ public final class GPT2Backward: BackwardPass {
         let d = c.dim, f = c.ffnDim
         precondition(cache.length == t && seed.count == t * d)
         let r = min(rows ?? t, t)
+        // The last block's MLP and c_proj backward run from the seed's first row on (one row when
+        // one position is explained, see `BackwardSeed.firstNonzeroRow`); an observer sees every row.
+        let seedFirst = observer == nil ? min(BackwardSeed.firstNonzeroRow(seed.pointer, rows: r, dim: d), max(r - 1, 0)) : 0
         dx.zero()
 
         // hidden = ln_f(xOut)
@@ -51,24 +54,28 @@ public final class GPT2Backward: BackwardPass {
             try cancellation.check()
             let lw = w.layers[l], lc = cache.layers[l]
             observer?(.blockOutput(layer: l), dx.pointer, d)
+            // Rows lo..<r of the MLP and c_proj backward (the last block: the seed's rows only).
+            let lo = l == c.layers - 1 ? seedFirst : 0, rr = r - lo
 
             // xOut = xMid + gelu(fc) · W_projᵀ + b_proj: the residual passes dx; gelu(fc) gets dx · W_proj.
-            BLAS.linearBackward(dx.pointer, lw.wProj.pointer, dFc.pointer, rows: r, inFeatures: f, outFeatures: d)
+            BLAS.linearBackward(dx.pointer + lo * d, lw.wProj.pointer, dFc.pointer + lo * f, rows: rr, inFeatures: f, outFeatures: d)
             // act = gelu(fc): gelu'(fc), or gelu(fc)/(fc + ε) under the identity rule.
             if s.activationRule == .identity {
-                for i in 0..<r * f { dFc[i] *= Activations.geluBackwardFactor(lc.fc[i], c.activation, .identity) }
+                for i in lo * f..<r * f { dFc[i] *= Activations.geluBackwardFactor(lc.fc[i], c.activation, .identity) }
             } else {
-                for i in 0..<r * f { dFc[i] *= Activations.geluGrad(lc.fc[i], c.activation) }
+                for i in lo * f..<r * f { dFc[i] *= Activations.geluGrad(lc.fc[i], c.activation) }
             }
             // fc = ln_2(xMid) · W_fcᵀ + b_fc
-            BLAS.linearBackward(dFc.pointer, lw.wFc.pointer, dxn.pointer, rows: r, inFeatures: d, outFeatures: f)
+            BLAS.linearBackward(dFc.pointer + lo * f, lw.wFc.pointer, dxn.pointer + lo * d, rows: rr, inFeatures: d, outFeatures: f)
             // n = ln_2(xMid); dx already holds the residual path's gradient at xMid.
-            LayerNorm.backward(dxn.pointer, lc.xMid.pointer, lw.ln2Weight.pointer, mean: lc.mean2.pointer,
-                               invStd: lc.invStd2.pointer, dx: dx.pointer, rows: r, dim: d, frozen: s.freezeNorm)
+            LayerNorm.backward(dxn.pointer + lo * d, lc.xMid.pointer + lo * d, lw.ln2Weight.pointer, mean: lc.mean2.pointer + lo,
+                               invStd: lc.invStd2.pointer + lo, dx: dx.pointer + lo * d, rows: rr, dim: d, frozen: s.freezeNorm)
             observer?(.attentionOutput(layer: l), dx.pointer, d)
 
             // xMid = xIn + ctx · W_oᵀ + b_o
-            BLAS.linearBackward(dx.pointer, lw.wo.pointer, dCtx.pointer, rows: r, inFeatures: d, outFeatures: d)
+            BLAS.linearBackward(dx.pointer + lo * d, lw.wo.pointer, dCtx.pointer + lo * d, rows: rr, inFeatures: d, outFeatures: d)
+            // The attention reads dctx on every row < r (rows < lo: none reaches the seed from here).
+            dCtx.pointer.update(repeating: 0, count: lo * d)
             observer?(.headOutputs(layer: l), dCtx.pointer, d)
             model.attention(layer: l).backward(qkv: lc.qkv.pointer, dCtx: dCtx.pointer, dQKV: dQKV.pointer, scratch: attentionScratch,
                                                tokens: t, rows: r, settings: s)

@@ -54,10 +54,12 @@ public final class GPT2Model: CausalLanguageModel, Sendable {
         let attention = Double(c.heads) * 4 * Double(c.headDim) * Double(t) * Double(t + 1) / 2
         return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention) + 2 * Double(c.vocabSize * c.dim)
     }
+    /// From one target position (the last): the last block's c_proj and MLP run on that row only.
     public func backwardFLOPs(tokens t: Int) -> Double {
         let c = config
         let attention = Double(c.heads) * 8 * Double(c.headDim) * Double(t) * Double(t + 1) / 2
-        return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention)
+        let tail = 2 * Double(c.dim * c.dim + 2 * c.ffnDim * c.dim)   // c_proj (attention) and the MLP, per row
+        return Double(c.layers) * (Double(t) * linearFLOPsPerRow + attention) - Double(max(t - 1, 0)) * tail
     }
 
     /// Runs the forward pass over `tokens` and keeps every activation the backward needs.
