@@ -15,13 +15,13 @@ public enum BackwardSeed {
         (seed.pointer + position * d).update(from: values, count: d)
     }
 
-    /// The first of `rows` rows of a seed ([rows, dim]) holding a non-zero value; `rows` when none
-    /// does. Rows mix only in attention, so in the last block everything above the attention (MLP,
-    /// output projection) has a gradient on rows ≥ it alone: a backward runs those on one row
-    /// when a single position is explained (`fill`).
+    /// The first of `rows` rows of a seed ([rows, dim]) holding a non-zero value (the last row
+    /// when none does; 0 when `rows` is 0). Rows mix only in attention, so in the last block
+    /// everything above the attention (MLP, output projection) has a gradient on rows ≥ it alone:
+    /// a backward runs those on one row when a single position is explained (`fill`).
     static func firstNonzeroRow(_ seed: UnsafePointer<Float>, rows: Int, dim: Int) -> Int {
         for i in 0..<rows * dim where seed[i] != 0 { return i / dim }
-        return rows
+        return max(rows - 1, 0)
     }
 
     /// ∂L/∂hidden[position] as one [D] row (see `fill`).

@@ -96,7 +96,7 @@ enum BLAS {
     }
 
     static let useLinearKernel: Bool =
-        gim_kernels_available() != 0 && ProcessInfo.processInfo.environment["GIM_LINEAR_KERNEL"] != "openblas"
+        gim_kernels_available() != 0 && (try? EngineEnvironment.linearKernel(ProcessInfo.processInfo.environment)) != "openblas"
 
     /// Output columns per part below which a product runs on one thread: about 100k
     /// multiply-adds, tens of microseconds, where handing work to another thread stops paying.

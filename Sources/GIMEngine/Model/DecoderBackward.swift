@@ -109,7 +109,7 @@ public final class DecoderBackward: BackwardPass {
         observer?(.blockOutput(layer: l), dx.pointer, d)
         // Rows lo..<r of the MLP and attn_output backward: in the last block only the seed's rows
         // (`seedFirstRow`) have a gradient there, elsewhere every row may. An observer sees every row.
-        let lo = l == c.layers - 1 && observer == nil ? min(seedFirstRow, max(r - 1, 0)) : 0, rr = r - lo, f2 = 2 * f
+        let lo = l == c.layers - 1 && observer == nil ? seedFirstRow : 0, rr = r - lo, f2 = 2 * f
 
         // xOut = xMid + [post_ffn_norm](mlpOut): the residual passes dx through.
         let dMLP = postNormBackward(dx, input: lc.mlpOut, weight: lw.extras.postFfnNorm, invRms: lc.invRmsPostFfn,

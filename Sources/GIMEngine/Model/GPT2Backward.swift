@@ -43,7 +43,7 @@ public final class GPT2Backward: BackwardPass {
         let r = min(rows ?? t, t)
         // The last block's MLP and c_proj backward run from the seed's first row on (one row when
         // one position is explained, see `BackwardSeed.firstNonzeroRow`); an observer sees every row.
-        let seedFirst = observer == nil ? min(BackwardSeed.firstNonzeroRow(seed.pointer, rows: r, dim: d), max(r - 1, 0)) : 0
+        let seedFirst = observer == nil ? BackwardSeed.firstNonzeroRow(seed.pointer, rows: r, dim: d) : 0
         dx.zero()
 
         // hidden = ln_f(xOut)
